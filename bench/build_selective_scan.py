@@ -14,7 +14,12 @@ Two steps, so the slow one can run on a machine without a GPU::
     python bench/build_selective_scan.py link --src ... --objs DIR --out OUTDIR
 
 ``all`` does both. The kernels use only header-only c10 code (BFloat16, Half, complex) plus
-``C10_CUDA_CHECK``; the torch-version-specific binding is always built where it is loaded.
+``C10_CUDA_CHECK``, whose library function changed signature after torch 2.11; ``objects
+--portable`` replaces that one header by a shim (same check, plain std::runtime_error), so
+objects prebuilt with one torch's headers link against another torch. The torch-version-specific
+binding is always built where it is loaded. ``objects --bwd-stub`` builds the forward kernels
+only (about 40 s a file instead of about 3 min for each backward one); the backward entry
+points then throw.
 """
 
 from __future__ import annotations
@@ -83,6 +88,28 @@ template void selective_scan_bwd_cuda<at::BFloat16, complex_t>(SSMParamsBwd &par
 """
 
 
+# --portable: kernels that reference no torch library symbol, so objects built with one torch's
+# headers link into an extension built against another (c10_cuda_check_implementation changed
+# signature after torch 2.11). Only mamba's two host-side error checks are affected: the same
+# test (throw on a CUDA error), with a plain std::runtime_error instead of c10's.
+PORTABLE_CUDA_EXCEPTION_H = r"""
+#pragma once
+// Shim of c10/cuda/CUDAException.h from bench/build_selective_scan.py --portable.
+#include <cuda_runtime.h>
+#include <stdexcept>
+#include <string>
+#define C10_CUDA_CHECK(EXPR)                                                              \
+  do {                                                                                    \
+    const cudaError_t __err = EXPR;                                                       \
+    if (__err != cudaSuccess) {                                                           \
+      throw std::runtime_error(std::string("CUDA error: ") + cudaGetErrorString(__err) +  \
+                               " (" __FILE__ ")");                                        \
+    }                                                                                     \
+  } while (0)
+#define C10_CUDA_KERNEL_LAUNCH_CHECK() C10_CUDA_CHECK(cudaGetLastError())
+"""
+
+
 def log(msg: str) -> None:
     print(f"[build_selective_scan {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -122,6 +149,11 @@ def cmd_objects(args: argparse.Namespace) -> None:
         + [f"-I{src}"]
         + [f"-I{d}" for d in torch_include_dirs()]
     )
+    if args.portable:
+        shim = objs / "_portable_include"
+        (shim / "c10" / "cuda").mkdir(parents=True, exist_ok=True)
+        (shim / "c10" / "cuda" / "CUDAException.h").write_text(PORTABLE_CUDA_EXCEPTION_H)
+        flags = [f"-I{shim}"] + flags
     sources = [s for s in CU_ORDER if args.only is None or args.only in s]
     if args.bwd_stub:
         # Forward-only build: the binding still references selective_scan_bwd_cuda<...>, so
@@ -129,7 +161,8 @@ def cmd_objects(args: argparse.Namespace) -> None:
         stub = objs / "selective_scan_bwd_stub.cu"
         stub.write_text(BWD_STUB)
         sources = [s for s in sources if "bwd" not in s] + [str(stub)]
-    log(f"nvcc={nvcc}; torch {torch.__version__} headers; sm_{args.arch}; {len(sources)} files; jobs={args.jobs}")
+    log(f"nvcc={nvcc}; torch {torch.__version__} headers; sm_{args.arch}; {len(sources)} files; jobs={args.jobs}"
+        f"{'; portable error checks' if args.portable else ''}")
 
     def one(name: str) -> float:
         t0 = time.time()
@@ -197,6 +230,8 @@ def main() -> None:
             s.add_argument("--arch", default="90", help="compute capability, e.g. 90 (H100/H200)")
             s.add_argument("--jobs", type=int, default=int(os.environ.get("MAX_JOBS", os.cpu_count() or 1)))
             s.add_argument("--only", default=None, help="build only the .cu files whose name contains this")
+            s.add_argument("--portable", action="store_true",
+                           help="no torch library symbols in the kernels (prebuilding with other torch headers)")
             s.add_argument("--bwd-stub", action="store_true",
                            help="forward kernels only; the backward entry points throw (faster build)")
         if name in ("link", "all"):

@@ -5,8 +5,9 @@
 # Needs, in the repo root (ignored folder .whl/, carried to the device):
 #   .whl/mamba_ssm-*.tar.gz   the mamba_ssm sdist (pip download --no-deps --no-binary :all: mamba-ssm)
 #   .whl/ss_obj_sm90/*.o      optional: the kernels prebuilt elsewhere with
-#                             bench/build_selective_scan.py objects (nvcc + torch headers, no GPU);
-#                             then only selective_scan.cpp is compiled here, against this torch.
+#                             bench/build_selective_scan.py objects --portable (nvcc + any torch's
+#                             headers, no GPU); then only selective_scan.cpp is compiled here,
+#                             against this torch, and linked with them.
 # If those objects are absent or do not link/load, the forward kernels are compiled here
 # (MAX_JOBS parallel) with the backward entry points stubbed (--bwd-stub).
 # Logs: $OUT/build.log, $OUT/gpu_check.txt (OUT defaults to /tmp/gpu_check_out).

@@ -115,14 +115,24 @@ def _cmd_label(args: argparse.Namespace) -> int:
     from .labeling import LabelingParams
     from .runner import build_bank_with_bar, label_to_csv, load_engine
     from .support import load_actions_dir
+    from .video import probe
 
     actions = load_actions_dir(args.actions)
+    videos = []
+    for video in args.videos:
+        try:
+            probe(video)
+            videos.append(video)
+        except VideoError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+    failed = len(args.videos) - len(videos)
+    if not videos:
+        return 2
     model, embedder = load_engine(args.model, args.checkpoint, args.pretrained, args.device, args.cache_dir)
     bank = build_bank_with_bar(model, embedder, actions)
     params = LabelingParams(rate=args.rate, window_s=args.window, threshold=args.threshold)
     args.out.mkdir(parents=True, exist_ok=True)
-    failed = 0
-    for video in args.videos:
+    for video in videos:
         try:
             result = label_to_csv(model, embedder, bank, video, args.out, params)
         except VideoError as exc:

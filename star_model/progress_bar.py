@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Optional, TextIO
 
 
 class ProgressBar:
     """``bar(done, total, message)``; on a terminal it redraws at most every 0.1 s (``close()`` ends the
     line), elsewhere (logs, CI) it prints a line at each quarter."""
 
-    def __init__(self, title: str, stream: TextIO = sys.stderr, width: int = 28) -> None:
+    def __init__(self, title: str, stream: Optional[TextIO] = None, width: int = 28) -> None:
         self.title = title
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self._last = 0.0
         self._drawn = False

@@ -35,3 +35,25 @@ def shared_videos() -> Path:
     if not SHARED_VIDEOS.is_dir():
         pytest.skip(f"real sample videos not present ({SHARED_VIDEOS})")
     return SHARED_VIDEOS
+
+
+@pytest.fixture(scope="session")
+def synth_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic set: 3 test actions x 2 clips (DIR/<action>/) and one 30 s long video (DIR/long/)."""
+    from star_model.synthetic import split_actions, write_dataset
+
+    root = tmp_path_factory.mktemp("synth")
+    names = [a.name for a in split_actions("test")[:3]]
+    write_dataset(root, split="test", clips_per_action=2, long_videos=1, long_duration_s=30, seed=3, actions=names)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """star-tiny with random towers, seeded (labeling structure, not quality, is under test)."""
+    import torch
+
+    from star_model import create_model
+
+    torch.manual_seed(0)
+    return create_model("star-tiny")

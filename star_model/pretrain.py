@@ -1,0 +1,199 @@
+"""Contrastive pretraining of the CLIP towers on the synthetic action world.
+
+Clips of the meta-train actions are rendered in memory (a rolling pool, refreshed every
+step). A batch is ``clips`` clips x ``frames`` frames (one random frame per uniform
+segment, as the episodic sampler does). Two symmetric multi-positive InfoNCE losses:
+
+- frame level: each frame against the batch's distinct frame texts, i.e. its per-frame
+  caption ("a person squatting") and its stage descriptor ("a person bends the knees ...");
+  every text true of a frame is a positive of it (identical captions are not negatives);
+- video level: each clip's mean frame embedding against the class prompts
+  ("a video of {name}") of the batch's actions (clips of the same action are positives).
+
+A share of the clips is degraded (JPEG re-encoding, blur) so the towers tolerate the
+compression of decoded video files. Only the actions given (the 32 meta-train ones) are used.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+
+from .backbone import ClipBackbone
+from .descriptors import class_prompt
+from .synthetic import Action, SyntheticClip, render_clip
+from .synthetic.primitives import IDLE_CAPTION, PRIMITIVES
+
+log = logging.getLogger(__name__)
+
+StepFn = Callable[[int, int, float], None]
+
+
+@dataclass
+class PretrainConfig:
+    """Budget and optimiser of the contrastive pretraining."""
+
+    steps: int = 400
+    clips: int = 16
+    frames: int = 8
+    pool: int = 96
+    refresh: int = 4
+    lr: float = 5e-4
+    weight_decay: float = 0.05
+    warmup: int = 30
+    degrade_p: float = 0.35
+    video_weight: float = 0.5
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def multi_positive_nce(logits: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """Symmetric multi-positive InfoNCE.
+
+    logits: (A, B) scaled similarities, positive: (A, B) bool with >= 1 positive per row
+    and per column -> scalar: mean over both directions of -log(sum of softmax over positives).
+    """
+    masked = logits.masked_fill(~positive, float("-inf"))
+    rows = torch.logsumexp(logits, 1) - torch.logsumexp(masked, 1)
+    cols = torch.logsumexp(logits, 0) - torch.logsumexp(masked, 0)
+    return 0.5 * (rows.mean() + cols.mean())
+
+
+def frame_texts(clip: SyntheticClip, index: int) -> tuple[str, ...]:
+    """The texts true of frame ``index`` of ``clip``: its caption, plus its stage descriptor (not for idle)."""
+    for stage in clip.stages:
+        if stage.start <= index < stage.end:
+            if stage.caption == IDLE_CAPTION:
+                return (IDLE_CAPTION,)
+            return stage.caption, PRIMITIVES[stage.key].descriptor
+    return (clip.captions[index],)
+
+
+def segment_picks(n_frames: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """One random frame in each of ``count`` uniform segments of ``n_frames`` frames -> (count,) indices."""
+    edges = np.linspace(0, n_frames, count + 1)
+    lo, hi = edges[:-1], np.maximum(edges[1:], edges[:-1] + 1)
+    return np.minimum((lo + rng.random(count) * (hi - lo)).astype(int), n_frames - 1)
+
+
+def degrade(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """frames: (N, H, W, 3) uint8 -> the same, JPEG re-encoded at a random quality and maybe blurred."""
+    quality = int(rng.integers(25, 75))
+    sigma = float(rng.uniform(0.4, 1.1)) if rng.random() < 0.5 else 0.0
+    out = np.empty_like(frames)
+    for i, frame in enumerate(frames):
+        if sigma > 0:
+            frame = cv2.GaussianBlur(frame, (0, 0), sigma)
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        out[i] = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else frame
+    return out
+
+
+class ClipPool:
+    """A rolling pool of rendered clips of ``actions``; seeded, so a run is reproducible."""
+
+    def __init__(self, actions: Sequence[Action], size: int, image_size: int, seed: int) -> None:
+        self.actions = list(actions)
+        self.image_size = image_size
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.count = 0
+        self.clips = [self._render() for _ in range(size)]
+
+    def _render(self) -> SyntheticClip:
+        action = self.actions[int(self.rng.integers(len(self.actions)))]
+        self.count += 1
+        return render_clip(action, (self.seed, 77, self.count), size=self.image_size)
+
+    def refresh(self, n: int) -> None:
+        """Replace ``n`` random clips of the pool with newly rendered ones."""
+        for i in self.rng.choice(len(self.clips), size=min(n, len(self.clips)), replace=False):
+            self.clips[int(i)] = self._render()
+
+
+def _batch(pool: ClipPool, cfg: PretrainConfig) -> tuple[np.ndarray, list[tuple[str, ...]], list[str]]:
+    """(clips*frames, H, W, 3) uint8 images, the texts true of each frame, and each clip's action name."""
+    rng = pool.rng
+    chosen = rng.choice(len(pool.clips), size=cfg.clips, replace=False)
+    images, texts, names = [], [], []
+    for i in chosen:
+        clip = pool.clips[int(i)]
+        picks = segment_picks(len(clip.frames), cfg.frames, rng)
+        frames = clip.frames[picks]
+        images.append(degrade(frames, rng) if rng.random() < cfg.degrade_p else frames)
+        texts.extend(frame_texts(clip, int(p)) for p in picks)
+        names.append(clip.action.name)
+    return np.concatenate(images), texts, names
+
+
+def contrastive_loss(backbone: ClipBackbone, images: np.ndarray, texts: list[tuple[str, ...]], names: list[str],
+                     frames: int, prompt: str, video_weight: float) -> torch.Tensor:
+    """Frame-text plus video-prompt multi-positive InfoNCE for one batch.
+
+    images: (C*frames, H, W, 3) uint8; texts: per frame the texts true of it; names: C action names.
+    """
+    device = backbone.mean.device
+    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2)
+    img = F.normalize(backbone.clip.encode_image(backbone.preprocess(x)), dim=-1)
+    vocab = sorted({t for ts in texts for t in ts})
+    prompts = sorted(set(names))
+    tokens = backbone.tokenizer(vocab + [class_prompt(n, prompt) for n in prompts]).to(device)
+    txt = F.normalize(backbone.clip.encode_text(tokens), dim=-1)
+    scale = backbone.clip.logit_scale.exp().clamp(max=100.0)
+    where = {t: j for j, t in enumerate(vocab)}
+    pos = torch.zeros(len(texts), len(vocab), dtype=torch.bool, device=device)
+    for i, ts in enumerate(texts):
+        pos[i, [where[t] for t in ts]] = True
+    loss = multi_positive_nce(scale * img @ txt[: len(vocab)].T, pos)
+    video = F.normalize(rearrange(img, "(c f) d -> c f d", f=frames).mean(1), dim=-1)
+    which = torch.tensor([prompts.index(n) for n in names], device=device)
+    vpos = which[:, None] == torch.arange(len(prompts), device=device)[None]
+    return loss + video_weight * multi_positive_nce(scale * video @ txt[len(vocab):].T, vpos)
+
+
+def pretrain_towers(backbone: ClipBackbone, actions: Sequence[Action], cfg: PretrainConfig,
+                    prompt: str = "a video of {name}", on_step: Optional[StepFn] = None) -> dict:
+    """Train both CLIP towers of ``backbone`` in place; returns a summary (losses, wall time).
+
+    on_step(step, steps, loss) is called after every step. The towers are frozen again at the end.
+    """
+    torch.manual_seed(cfg.seed)
+    pool = ClipPool(actions, cfg.pool, backbone.image_size, cfg.seed)
+    backbone.set_trainable(False)
+    backbone.train()
+    decay = [p for p in backbone.clip.parameters() if p.ndim >= 2]
+    no_decay = [p for p in backbone.clip.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1.0))))
+    losses: list[float] = []
+    start = time.perf_counter()
+    for step in range(cfg.steps):
+        images, texts, names = _batch(pool, cfg)
+        loss = contrastive_loss(backbone, images, texts, names, cfg.frames, prompt, cfg.video_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(backbone.clip.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        pool.refresh(cfg.refresh)
+        losses.append(float(loss))
+        if on_step is not None:
+            on_step(step + 1, cfg.steps, losses[-1])
+        if (step + 1) % 25 == 0:
+            log.info("pretrain step %d/%d loss %.3f", step + 1, cfg.steps, float(np.mean(losses[-25:])))
+    backbone.eval()
+    backbone.set_trainable(True)
+    return {"steps": cfg.steps, "clips_rendered": pool.count, "wall_s": time.perf_counter() - start,
+            "loss_first25": float(np.mean(losses[:25])), "loss_last25": float(np.mean(losses[-25:]))}
