@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, default=150.0, help="long video length in seconds (default 150)")
     _add_model_options(demo)
     demo.set_defaults(func=_cmd_demo)
+
+    from . import cli_train
+
+    cli_train.add_commands(sub)
     return parser
 
 

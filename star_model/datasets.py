@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -33,8 +32,6 @@ import numpy as np
 
 from .labeling import ActionExamples, ClipRef
 from .support import VIDEO_SUFFIXES, load_actions_dir
-
-log = logging.getLogger(__name__)
 
 _PREFIXED = re.compile(r"(?P<split>[A-Za-z_-]*?)(?P<index>\d+)/(?P<rest>.+)")
 _SUFFIX_ORDER = (".mp4", ".webm", ".avi", ".mkv", ".mov", ".m4v")

@@ -14,7 +14,6 @@ from its seed and resumable from the generator's state.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -28,8 +27,6 @@ from .labeling import ActionExamples, ClipRef
 from .model import STAR
 from .tsa import TextBank
 from .video import sample_clip
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -210,7 +210,9 @@ def train(
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
     net: nn.Module = EpisodeLoss(model)
     if world > 1:
-        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+        # find_unused_parameters: e.g. an ASD stride of T leaves its block's A_log out of the graph
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
+                                                  find_unused_parameters=True)
     rng = np.random.default_rng([cfg.seed, rank])
     result = TrainResult(step=0)
     bad = 0
