@@ -137,22 +137,17 @@ def calibrate(model: STAR, feats: torch.Tensor, labels: torch.Tensor, text: Text
     n = len(text.names)
     pos: list[float] = []
     neg: list[float] = []
+    everything = model.build_prototypes(feats, labels, text)
     for i in range(len(labels)):
-        keep = torch.arange(len(labels)) != i
-        if int((labels[keep] == labels[i]).sum()) == 0:
-            protos = model.build_prototypes(feats, labels, text)
-            d, _ = _distances(model, feats[i : i + 1], protos, text)
-            others = [c for c in range(n) if c != int(labels[i])]
-            if others:
-                neg.append(float(d[0, others].min()))
-            continue
-        protos = model.build_prototypes(feats[keep], labels[keep], text)
-        d, _ = _distances(model, feats[i : i + 1], protos, text)
         c = int(labels[i])
-        pos.append(float(d[0, c]))
-        others = [k for k in range(n) if k != c]
-        if others:
-            neg.append(float(d[0, others].min()))
+        keep = torch.arange(len(labels), device=labels.device) != i
+        held_out = bool((labels[keep] == c).any())
+        protos = model.build_prototypes(feats[keep], labels[keep], text) if held_out else everything
+        d, _ = _distances(model, feats[i : i + 1], protos, text)
+        if held_out:
+            pos.append(float(d[0, c]))
+        if n > 1:
+            neg.append(float(torch.cat([d[0, :c], d[0, c + 1 :]]).min()))
     if pos and neg:
         q_pos = float(np.quantile(pos, 0.9))
         q_neg = float(np.median(neg))

@@ -1,0 +1,176 @@
+"""Engine work started from the GUI: build prototypes, label videos, descriptors, the demo, export.
+
+Each job copies what it needs from the project before it starts (the worker never reads
+live GUI state) and its result is applied on the GUI thread only when it succeeds, so
+a cancelled or failed job leaves the project as it was.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Callable, Optional
+
+from PySide6.QtCore import QObject, Signal
+
+from star_app.project import ProjectSettings
+from star_app.services.demo import demo_dir, make_demo_project
+from star_app.services.descriptors import generate_descriptors
+from star_app.services.engine import Engine, LabelOutcome
+from star_app.services.export import export_video
+from star_app.services.jobs import JobRunner
+from star_app.settings import AppSettings, config_dir, save_settings
+from star_app.state.project_state import ProjectState
+
+log = logging.getLogger(__name__)
+
+
+def engine_settings(app: AppSettings) -> ProjectSettings:
+    """The engine part of the app settings, as recorded in the project."""
+    return ProjectSettings(
+        device=app.device, model=app.model,
+        pretrained=app.pretrained or None if app.model_source == "pretrained" else None,
+        checkpoint=app.checkpoint or None if app.model_source == "checkpoint" else None,
+        rate=app.rate, window_s=app.window, threshold=app.bg_threshold)
+
+
+class JobController(QObject):
+    """Starts jobs on the JobRunner and applies their results to the ProjectState."""
+
+    labeled = Signal(str)  # video path
+    demoReady = Signal()
+
+    def __init__(self, state: ProjectState, runner: JobRunner, engine: Engine, settings: AppSettings,
+                 error: Callable[[str, str], None], status: Callable[[str], None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner, self.engine, self.settings = state, runner, engine, settings
+        self._error, self._status = error, status
+        runner.failed.connect(lambda name, message: self._error(f"{name} failed", message))
+        runner.cancelled.connect(lambda name: self._status(f"{name} cancelled"))
+
+    def _start(self, name: str, fn, on_done) -> bool:
+        if not self.runner.start(name, fn, on_done):
+            self._status(f"Busy with {self.runner.name}; wait for it or cancel it")
+            return False
+        return True
+
+    def _snapshot(self):
+        project = self.state.project
+        settings = engine_settings(self.settings)
+        project.settings = settings
+        actions = copy.deepcopy(project.actions)
+        signature = project.actions_signature()
+        saved = project.prototypes_path if project.bank_signature == signature else None
+        return actions, settings, signature, saved, project.prototypes_path
+
+    def _check_actions(self) -> bool:
+        if not self.state.project.actions:
+            self._error("Nothing to build", "Add at least one action: drop example clips on the Actions panel.")
+            return False
+        return True
+
+    def build(self) -> bool:
+        """Build prototypes from the actions' examples."""
+        if not self._check_actions():
+            return False
+        actions, settings, signature, _saved, out = self._snapshot()
+
+        def work(progress, cancel):
+            return self.engine.build(settings, actions, signature, out, progress, cancel)
+
+        def done(names: list[str]) -> None:
+            self.state.project.bank_signature = signature
+            self.state.mark_dirty()
+            self._status(f"Prototypes built for {len(names)} action(s)")
+        return self._start("Building prototypes", work, done)
+
+    def label(self, videos: list[str]) -> bool:
+        """Label ``videos`` (building prototypes first when the actions changed)."""
+        if not videos:
+            self._error("Nothing to label", "Add a long video first: drop it on the Videos panel.")
+            return False
+        if not self._check_actions():
+            return False
+        actions, settings, signature, saved, out = self._snapshot()
+
+        def work(progress, cancel) -> list[LabelOutcome]:
+            if not self.engine.has_bank(signature, saved):
+                self.engine.build(settings, actions, signature, out, progress, cancel)
+            outcomes = []
+            for k, video in enumerate(videos):
+                def step(done, total, message, k=k):
+                    progress(done, total, f"video {k + 1}/{len(videos)}: {message}" if len(videos) > 1 else message)
+                outcomes.append(self.engine.label(settings, signature, video, step, cancel))
+            return outcomes
+
+        def done(outcomes: list[LabelOutcome]) -> None:
+            self.state.project.bank_signature = signature
+            for outcome in outcomes:
+                self.state.set_results(outcome.video, outcome.data, outcome.segments)
+                self.labeled.emit(outcome.video)
+            n = sum(len(o.segments) for o in outcomes)
+            self._status(f"Labeled {len(outcomes)} video(s): {n} segments")
+        return self._start("Labeling", work, done)
+
+    def generate_descriptors(self, action: str, apply: Callable[[str, list[str]], None]) -> bool:
+        """Stage descriptors for ``action`` from the LLM endpoint (templates when none); ``apply(action, lines)``."""
+        url, model, key = self.settings.llm_url, self.settings.llm_model, self.settings.llm_key
+
+        def work(progress, _cancel):
+            progress(0, 0, f"asking {url}" if url else "templates")
+            return generate_descriptors(action, url, model, key)
+
+        def done(result: tuple[list[str], str]) -> None:
+            lines, source = result
+            apply(action, lines)
+            self._status(f"Descriptors of {action} from {source}")
+        return self._start("Generating descriptors", work, done)
+
+    def open_demo(self, out: Optional[Path] = None, label: bool = True) -> bool:
+        """Render (or reuse) the demo material, open it as a project and label its video."""
+        folder = Path(out) if out else demo_dir()
+
+        def work(progress, _cancel):
+            return make_demo_project(folder, progress)
+
+        def done(project) -> None:
+            self.state.replace(project)
+            self.demoReady.emit()
+            if label:
+                self.label([v.path for v in project.videos])
+        return self._start("Preparing the demo", work, done)
+
+    def retrain(self, decide: Callable[[Path, dict], None], steps: Optional[int] = None) -> bool:
+        """Fine-tune on the project's examples and confirmed segments; ``decide(checkpoint, metrics)`` after."""
+        if not self._check_actions():
+            return False
+        actions, settings, _signature, _saved, _out = self._snapshot()
+        confirmed = copy.deepcopy(self.state.project.annotations)
+        folder = self.state.project.folder
+        out_dir = (folder if folder else config_dir()) / "training"
+
+        def work(progress, cancel):
+            return self.engine.fine_tune(settings, actions, confirmed, out_dir, progress, cancel, steps)
+
+        def done(result: tuple[Path, dict]) -> None:
+            decide(*result)
+        return self._start("Retraining", work, done)
+
+    def keep_checkpoint(self, path: Path) -> None:
+        """Use a fine-tuned checkpoint from now on (prototypes are rebuilt with it on the next labeling)."""
+        self.settings.model_source, self.settings.checkpoint = "checkpoint", str(path)
+        save_settings(self.settings)
+        self._status(f"Using the fine-tuned model {path}")
+
+    def export(self, folder: Path, videos: list[str]) -> list[Path]:
+        """Write the segment and per-frame CSVs of ``videos`` into ``folder``."""
+        written: list[Path] = []
+        try:
+            for video in videos:
+                written += export_video(video, self.state.segments(video), self.state.results.get(video), folder)
+        except (OSError, ValueError) as exc:
+            self._error("Export failed", str(exc))
+            return written
+        self._status(f"Exported {len(written)} file(s) to {folder}")
+        return written

@@ -1,0 +1,286 @@
+"""The main window: actions and videos on the left; player, attention plot and timeline on the right."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QWidget
+
+from star_app.controllers.job_controller import JobController
+from star_app.controllers.project_controller import ProjectController
+from star_app.services.decoder import FrameServer
+from star_app.services.engine import Engine, model_names
+from star_app.services.jobs import JobRunner
+from star_app.services.media import VIDEO_FILTER, MediaError, check_video
+from star_app.services.training import retrain_note
+from star_app.settings import AppSettings, load_settings, save_settings
+from star_app.state.current_time import CurrentTime
+from star_app.state.project_state import ProjectState
+from star_app.views.action_editor import ActionEditor
+from star_app.views.actions_panel import ActionsPanel
+from star_app.views.attention_plot import AttentionPlot
+from star_app.views.job_status import JobStatus
+from star_app.views.player import Player
+from star_app.views.settings_dialog import SettingsDialog
+from star_app.views.timeline import Timeline
+from star_app.views.videos_panel import VideosPanel
+from star_app.window_menus import build_menus
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """Composes state, services and views; menus live in ``window_menus``."""
+
+    def __init__(self, settings: Optional[AppSettings] = None, engine: Optional[Engine] = None) -> None:
+        super().__init__()
+        self.settings = settings or load_settings()
+        self.state = ProjectState(self)
+        self.current = CurrentTime(self)
+        self.runner = JobRunner(self)
+        self.frames = FrameServer(parent=self)
+        self.engine = engine or Engine()
+        self.last_message: tuple[str, str] = ("", "")
+        self.preview: Optional[tuple[str, int]] = None
+        self.files = ProjectController(self.state, self.settings, self.show_error, self.show_status,
+                                       lambda: self.runner.busy, self)
+        self.jobs = JobController(self.state, self.runner, self.engine, self.settings, self.show_error,
+                                  self.show_status, self)
+
+        self.actions_panel = ActionsPanel(self.state)
+        self.action_editor = ActionEditor(self.state, self.current)
+        self.videos_panel = VideosPanel(self.state)
+        self.player = Player(self.current, self.frames)
+        self.plot = AttentionPlot(self.current)
+        self.timeline = Timeline(self.state, self.current)
+        self.job_status = JobStatus(self.runner)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        for w in (self.actions_panel, self.action_editor, self.videos_panel):
+            left.addWidget(w)
+        left.setSizes([260, 300, 180])
+        right = QSplitter(Qt.Orientation.Vertical)
+        for w in (self.player, self.plot, self.timeline):
+            right.addWidget(w)
+        right.setSizes([460, 170, 80])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(left)
+        main.addWidget(right)
+        main.setSizes([340, 900])
+        self.setCentralWidget(main)
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.resize(1280, 800)
+
+        self.actions_panel.filesDropped.connect(self._examples_dropped)
+        self.actions_panel.addRequested.connect(self.add_action_dialog)
+        self.actions_panel.currentActionChanged.connect(self.action_editor.show_action)
+        self.action_editor.exampleActivated.connect(self.show_example)
+        self.action_editor.generateRequested.connect(self.generate_descriptors)
+        self.videos_panel.filesDropped.connect(self.files.drop_videos)
+        self.videos_panel.addRequested.connect(self.add_videos_dialog)
+        self.videos_panel.currentVideoChanged.connect(self.show_video)
+        self.timeline.addExampleRequested.connect(self.add_selection_as_example)
+        self.state.resultsChanged.connect(self._results_changed)
+        self.state.actionsChanged.connect(self._refresh_plot)
+        self.state.projectReplaced.connect(self._project_replaced)
+        self.state.dirtyChanged.connect(lambda _d: self._update_title())
+        self.state.videosChanged.connect(self._videos_changed)
+        self.frames.failed.connect(lambda message: self.show_error("Cannot decode the video", message))
+        self.menu_actions: dict[str, QAction] = build_menus(self)
+        self._update_title()
+
+    # --- messages --------------------------------------------------------------------------
+    def show_error(self, title: str, text: str) -> None:
+        """A non-blocking error box (the text is also logged and kept in ``last_message``)."""
+        log.warning("%s: %s", title, text)
+        self.last_message = (title, text)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _update_title(self) -> None:
+        p = self.state.project
+        where = str(p.folder) if p.folder else "not saved"
+        self.setWindowTitle(f"{p.name}{' *' if self.state.dirty else ''} — {where} — STAR Labeler")
+
+    # --- what is shown ---------------------------------------------------------------------
+    @property
+    def current_video(self) -> str:
+        return self.timeline.video or ""
+
+    def show_video(self, path: str) -> None:
+        video = self.state.project.video(path) if path else None
+        self.preview = None
+        self.action_editor.set_preview(None)
+        if video is None:
+            self.player.load(None, "", 0.0, 25.0)
+            self.timeline.set_video(None)
+        else:
+            self.player.load(video.path, video.name, video.duration_s, video.fps)
+            self.timeline.set_video(video.path)
+        self._refresh_plot()
+
+    def show_example(self, action: str, index: int) -> None:
+        """Show an example clip in the player, for trimming with Set in / Set out."""
+        act = self.state.project.action(action)
+        if act is None or not 0 <= index < len(act.examples):
+            return
+        try:
+            info = check_video(act.examples[index].path)
+        except MediaError as exc:
+            self.show_error("Cannot show the example", str(exc))
+            return
+        self.timeline.set_video(None)
+        self.plot.show_data(None, [], info.duration_s)
+        self.player.load(act.examples[index].path, f"{action}: example {index + 1}", info.duration_s, info.fps)
+        start = act.examples[index].start_s
+        if start:
+            self.current.set_time(start)
+        self.preview = (action, index)
+        self.action_editor.set_preview(self.preview)
+
+    def _refresh_plot(self) -> None:
+        video = self.current_video
+        self.plot.show_data(self.state.results.get(video) if video else None, self.state.project.actions,
+                            self.current.duration)
+
+    def _results_changed(self, video: str) -> None:
+        if video == self.current_video:
+            self._refresh_plot()
+
+    def _project_replaced(self) -> None:
+        self._update_title()
+        videos = self.state.project.videos
+        self.videos_panel.select(videos[0].path) if videos else self.show_video("")
+
+    def _videos_changed(self) -> None:
+        if not self.current_video and self.state.project.videos and self.preview is None:
+            self.videos_panel.select(self.state.project.videos[0].path)
+        elif self.current_video and self.state.project.video(self.current_video) is None:
+            self.show_video("")
+
+    # --- commands --------------------------------------------------------------------------
+    def _examples_dropped(self, paths: list[str], action: str) -> None:
+        name = self.files.drop_examples(paths, action)
+        if name:
+            self.actions_panel.select(name)
+
+    def add_action_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Example clips of a new action", "", VIDEO_FILTER)
+        if paths:
+            self._examples_dropped(paths, "")
+
+    def add_videos_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add long videos", "", VIDEO_FILTER)
+        if paths:
+            self.files.drop_videos(paths)
+
+    def generate_descriptors(self, action: str) -> None:
+        def apply(name: str, lines: list[str]) -> None:
+            if self.state.project.action(name) is not None:
+                self.state.update_action(name, f"Generate descriptors of {name}", descriptors=lines)
+        self.jobs.generate_descriptors(action, apply)
+
+    def add_selection_as_example(self, index: Optional[int] = None) -> None:
+        self.files.add_selection_as_example(self.current_video, self.timeline.selected if index is None else index)
+
+    def label_current(self) -> None:
+        self.jobs.label([self.current_video] if self.current_video else [])
+
+    def label_all(self) -> None:
+        self.jobs.label([v.path for v in self.state.project.videos])
+
+    def export(self, folder: Optional[Path] = None, all_videos: bool = False) -> list[Path]:
+        videos = [v.path for v in self.state.project.videos] if all_videos else \
+            ([self.current_video] if self.current_video else [])
+        if not videos:
+            self.show_error("Nothing to export", "Open a labeled video first.")
+            return []
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(self, "Export CSV files to")
+            if not chosen:
+                return []
+            folder = Path(chosen)
+        return self.jobs.export(folder, videos)
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, model_names(), retrain_note(), self)
+        retrain = []
+        dialog.retrainRequested.connect(lambda: (retrain.append(True), dialog.accept()))
+        if dialog.exec():
+            edited = dialog.result_settings()
+            self.settings.__dict__.update(edited.__dict__)
+            save_settings(self.settings)
+            self.show_status("Settings saved")
+        if retrain:
+            self.jobs.retrain(self._decide_retrain)
+
+    def _decide_retrain(self, checkpoint: Path, metrics: dict) -> None:
+        """Ask whether to keep the fine-tuned model (non-blocking)."""
+        acc = metrics.get("val_accuracy")
+        quality = (f"Validation accuracy {acc * 100:.1f} % on {metrics.get('held_out', 0)} held-out clip(s)."
+                   if acc is not None else "No clip could be held out for validation.")
+        box = QMessageBox(QMessageBox.Icon.Question, "Retrain finished",
+                          f"{quality}\nTrained {metrics.get('steps', 0)} steps.\n\nKeep the fine-tuned model?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.button(QMessageBox.StandardButton.Yes).setText("Keep")
+        box.button(QMessageBox.StandardButton.No).setText("Discard")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda code: self.jobs.keep_checkpoint(checkpoint)
+                             if code == QMessageBox.StandardButton.Yes else self.show_status("Fine-tuned model discarded"))
+        self.last_message = ("Retrain finished", box.text())
+        box.open()
+
+    # --- project files -----------------------------------------------------------------------
+    def confirm_discard(self) -> bool:
+        """True when there are no unsaved edits or the user agrees to lose them."""
+        if not self.state.dirty:
+            return True
+        answer = QMessageBox.question(self, "Unsaved changes", "Save the changes to this project first?",
+                                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                                      | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_project(self) -> None:
+        if self.confirm_discard():
+            self.files.new()
+
+    def open_project(self, path: Optional[Path] = None) -> None:
+        if not self.confirm_discard():
+            return
+        if path is None:
+            chosen = QFileDialog.getExistingDirectory(self, "Open a project folder (NAME.star)")
+            if not chosen:
+                return
+            path = Path(chosen)
+        self.files.open(path)
+
+    def save(self) -> bool:
+        return self.files.save() if self.state.project.folder else self.save_as()
+
+    def save_as(self, folder: Optional[Path] = None) -> bool:
+        if folder is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save project as", f"{self.state.project.name}.star")
+            if not chosen:
+                return False
+            folder = Path(chosen)
+        return self.files.save(folder)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.player.pause()
+        self.files.autosave.stop()
+        self.runner.shutdown(timeout_s=10.0)
+        self.frames.close()
+        save_settings(self.settings)
+        event.accept()

@@ -1,0 +1,1 @@
+"""Qt-side application state: the objects views connect to (no widgets here)."""

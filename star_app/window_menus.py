@@ -1,0 +1,110 @@
+"""The main window's menus and keyboard shortcuts."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+if TYPE_CHECKING:
+    from star_app.main_window import MainWindow
+
+SHORTCUTS_HELP = """<table>
+<tr><td>Space</td><td>play / pause</td></tr>
+<tr><td>Left / Right</td><td>previous / next frame</td></tr>
+<tr><td>Shift+Left / Shift+Right</td><td>1 s back / forward</td></tr>
+<tr><td>Home / End</td><td>first / last frame</td></tr>
+<tr><td>Ctrl+Z / Ctrl+Shift+Z</td><td>undo / redo</td></tr>
+<tr><td>S, M, Delete, E</td><td>split at cursor, mark manual, delete segment, add as example</td></tr>
+<tr><td>Ctrl+wheel, +/-</td><td>zoom the timeline</td></tr>
+<tr><td>Ctrl+B, Ctrl+L, Esc</td><td>build prototypes, label video, cancel job</td></tr>
+</table>"""
+
+
+def _add(menu: QMenu, text: str, slot: Callable, shortcut=None) -> QAction:
+    action = menu.addAction(text)
+    action.triggered.connect(lambda _checked=False: slot())
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    return action
+
+
+def _recent_menu(window: "MainWindow", menu: QMenu) -> None:
+    menu.clear()
+    for path in window.settings.recent:
+        _add(menu, path, lambda p=path: window.open_project(Path(p)))
+    if not window.settings.recent:
+        menu.addAction("(none)").setEnabled(False)
+
+
+def _segment(window: "MainWindow", edit: Callable[[int], None]) -> None:
+    if window.timeline.selected >= 0:
+        edit(window.timeline.selected)
+    else:
+        window.show_status("Select a segment on the timeline first")
+
+
+def build_menus(window: "MainWindow") -> dict[str, QAction]:
+    """Create the menus; returns the actions by a short key (tests and the toolbar use them)."""
+    bar = window.menuBar()
+    acts: dict[str, QAction] = {}
+    project = bar.addMenu("&Project")
+    acts["new"] = _add(project, "&New", window.new_project, QKeySequence.StandardKey.New)
+    acts["open"] = _add(project, "&Open…", window.open_project, QKeySequence.StandardKey.Open)
+    recent = project.addMenu("Open &recent")
+    recent.aboutToShow.connect(lambda: _recent_menu(window, recent))
+    acts["demo"] = _add(project, "Open the &demo project", lambda: window.jobs.open_demo())
+    acts["save"] = _add(project, "&Save", window.save, QKeySequence.StandardKey.Save)
+    acts["save_as"] = _add(project, "Save &as…", window.save_as, QKeySequence.StandardKey.SaveAs)
+    project.addSeparator()
+    acts["add_action"] = _add(project, "Add &action from clips…", window.add_action_dialog)
+    acts["add_videos"] = _add(project, "Add &videos…", window.add_videos_dialog, "Ctrl+I")
+    export = project.addMenu("&Export CSV")
+    acts["export"] = _add(export, "Current video…", window.export, "Ctrl+E")
+    acts["export_all"] = _add(export, "All videos…", lambda: window.export(all_videos=True))
+    project.addSeparator()
+    acts["settings"] = _add(project, "Se&ttings…", window.open_settings, QKeySequence.StandardKey.Preferences)
+    acts["quit"] = _add(project, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+
+    edit = bar.addMenu("&Edit")
+    undo = window.state.undo_stack.createUndoAction(window, "&Undo")
+    undo.setShortcut(QKeySequence("Ctrl+Z"))
+    redo = window.state.undo_stack.createRedoAction(window, "&Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    edit.addAction(undo)
+    edit.addAction(redo)
+    acts["undo"], acts["redo"] = undo, redo
+    edit.addSeparator()
+    tl = window.timeline
+    acts["split"] = _add(edit, "&Split segment at cursor", tl.split_at_cursor, "S")
+    acts["manual"] = _add(edit, "&Mark segment manual", lambda: _segment(window, tl.mark_manual), "M")
+    acts["delete"] = _add(edit, "&Delete segment", lambda: _segment(window, tl.delete), QKeySequence.StandardKey.Delete)
+    acts["add_example"] = _add(edit, "Add selection as &example", window.add_selection_as_example, "E")
+
+    label = bar.addMenu("&Labeling")
+    acts["build"] = _add(label, "&Build prototypes", window.jobs.build, "Ctrl+B")
+    acts["label"] = _add(label, "&Label current video", window.label_current, "Ctrl+L")
+    acts["label_all"] = _add(label, "Label &all videos", window.label_all, "Ctrl+Shift+L")
+    acts["cancel"] = _add(label, "&Cancel the running job", window.runner.cancel, "Esc")
+
+    play = bar.addMenu("P&layback")
+    p = window.player
+    acts["play"] = _add(play, "&Play / pause", p.toggle_play, "Space")
+    acts["next"] = _add(play, "Next frame", lambda: p.step_frames(1), "Right")
+    acts["prev"] = _add(play, "Previous frame", lambda: p.step_frames(-1), "Left")
+    acts["fwd"] = _add(play, "Forward 1 s", lambda: p.step_seconds(1.0), "Shift+Right")
+    acts["back"] = _add(play, "Back 1 s", lambda: p.step_seconds(-1.0), "Shift+Left")
+    acts["home"] = _add(play, "First frame", p.go_home, "Home")
+    acts["end"] = _add(play, "Last frame", p.go_end, "End")
+    play.addSeparator()
+    acts["zoom_in"] = _add(play, "Zoom timeline in", lambda: tl.zoom(1.5), "+")
+    acts["zoom_out"] = _add(play, "Zoom timeline out", lambda: tl.zoom(1 / 1.5), "-")
+
+    help_menu = bar.addMenu("&Help")
+    _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Keyboard shortcuts", SHORTCUTS_HELP))
+    busy = [acts[k] for k in ("build", "label", "label_all", "demo", "new", "open")]
+    window.runner.busyChanged.connect(lambda running: [a.setEnabled(not running) for a in busy])
+    return acts

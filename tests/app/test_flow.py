@@ -1,0 +1,134 @@
+"""The whole flow through the real widgets: drops, build, label, timeline, plot, edit + undo, export."""
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QElapsedTimer, QTimer
+
+from star_app.project import MANUAL
+from star_app.services.export import read_segments
+from tests.app.conftest import ACTIONS, clips, drop_files, wait_idle
+
+log = logging.getLogger(__name__)
+
+
+class StallProbe:
+    """A 10 ms QTimer on the GUI thread; records the longest gap between its ticks."""
+
+    def __init__(self) -> None:
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.longest_ms = 0
+        self.ticks = 0
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.longest_ms = max(self.longest_ms, self.clock.restart())
+        self.ticks += 1
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def test_full_flow(make_window, qtbot, dataset, long_video, tmp_path, capsys):
+    window = make_window()
+    window.new_project()
+    panel = window.actions_panel
+    # a new action per drop on empty space; a drop on an action's row adds examples to it
+    drop_files(panel, clips(dataset, ACTIONS[0])[:1])
+    assert [a.name for a in window.state.project.actions] == [ACTIONS[0]]
+    row = panel.list.visualItemRect(panel.list.item(0)).center()
+    drop_files(panel, clips(dataset, ACTIONS[0])[1:], panel.list.viewport().mapTo(panel, row))
+    drop_files(panel, clips(dataset, ACTIONS[1]))
+    actions = window.state.project.actions
+    assert [a.name for a in actions] == ACTIONS and [len(a.examples) for a in actions] == [2, 2]
+    assert panel.list.count() == 2
+    drop_files(window.videos_panel, [long_video])
+    assert window.current_video == str(long_video.resolve())
+
+    probe = StallProbe()
+    probe.start()
+    window.menu_actions["build"].trigger()
+    assert window.job_status.isVisible()
+    wait_idle(qtbot, window)
+    assert window.state.project.bank_signature == window.state.project.actions_signature()
+    t0 = time.monotonic()
+    window.menu_actions["label"].trigger()
+    wait_idle(qtbot, window)
+    label_s = time.monotonic() - t0
+    probe.stop()
+    assert window.last_message == ("", ""), window.last_message
+    with capsys.disabled():
+        print(f"\n[responsiveness] longest GUI-thread stall during build + label: {probe.longest_ms} ms "
+              f"({probe.ticks} probe ticks; labeling took {label_s:.1f} s)")
+    assert probe.longest_ms < 200
+
+    video = window.current_video
+    segments = window.state.segments(video)
+    result = window.state.results[video]
+    assert segments and segments[-1].end_s > 20
+    assert window.timeline.segments == segments
+    assert set(window.plot.curves) == set(ACTIONS)
+    for name, curve in window.plot.curves.items():
+        x, y = curve.getData()
+        assert len(x) == len(result.times) and y.tolist() == result.tsa_map[:, result.names.index(name)].tolist()
+
+    # edit a segment (split at the cursor, relabel) and undo both
+    window.current.set_time(segments[0].start_s + 1.0)
+    before = [(s.label, s.start_s, s.end_s, s.source) for s in segments]
+    window.menu_actions["split"].trigger()
+    assert len(window.state.segments(video)) == len(segments) + 1
+    window.timeline.select(0)
+    window.timeline.relabel(0, "background")
+    assert window.state.segments(video)[0].label == "background"
+    assert window.state.segments(video)[0].source == MANUAL
+    window.menu_actions["undo"].trigger()
+    window.menu_actions["undo"].trigger()
+    assert [(s.label, s.start_s, s.end_s, s.source) for s in window.state.segments(video)] == before
+    window.menu_actions["redo"].trigger()
+    assert len(window.state.segments(video)) == len(segments) + 1
+
+    written = window.export(tmp_path / "csv")
+    assert [p.name for p in written] == [f"{long_video.stem}.segments.csv", f"{long_video.stem}.frames.csv"]
+    back = read_segments(written[0])
+    assert [(s.label, round(s.end_s, 3)) for s in back] == [(s.label, round(s.end_s, 3))
+                                                           for s in window.state.segments(video)]
+    header = written[1].read_text().splitlines()[0]
+    assert header == ",".join(["frame", "time_s", *result.names, "background", "label"])
+
+    # the labeled project saves, reopens and shows the same timeline and plot
+    assert window.save_as(tmp_path / "flow")
+    window.new_project()
+    window.open_project(tmp_path / "flow.star")
+    assert len(window.timeline.segments) == len(segments) + 1
+    assert set(window.plot.curves) == set(ACTIONS)
+
+
+def test_relabel_reuses_cached_features(make_window, qtbot, dataset, long_video, shared_engine):
+    window = make_window(shared_engine)
+    window.files.drop_examples([str(p) for p in clips(dataset, ACTIONS[0])])
+    window.files.drop_examples([str(p) for p in clips(dataset, ACTIONS[1])])
+    window.files.drop_videos([str(long_video)])
+    window.label_current()
+    wait_idle(qtbot, window)
+    embedder = shared_engine._embedder
+    embedded = embedder.embedded[str(window.current_video)]
+    # add a confirmed segment as a new example, then label again: features come from the cache
+    window.timeline.select(0)
+    seg = window.state.segments(window.current_video)[0]
+    window.timeline.relabel(0, ACTIONS[1])
+    window.add_selection_as_example()
+    assert window.state.project.action(ACTIONS[1]).examples[-1].end_s == round(seg.end_s, 3)
+    t0 = time.monotonic()
+    window.label_current()
+    wait_idle(qtbot, window)
+    assert window.last_message == ("", ""), window.last_message
+    # only the new example's T frames were embedded, not the video's frames again
+    assert embedder.embedded[str(window.current_video)] == embedded + shared_engine._model.cfg.num_frames
+    log.info("re-labeling took %.1f s", time.monotonic() - t0)

@@ -1,0 +1,89 @@
+"""Workers: cancel stops quickly and changes nothing; a failure is a message; closing does not hang."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from star_app.services.engine import Engine
+from star_model.synthetic import write_dataset
+from tests.app.conftest import ACTIONS, clips, wait_idle
+
+
+@pytest.fixture(scope="module")
+def long_dataset(tmp_path_factory):
+    """One example clip per action and a 90 s long video (long enough to cancel mid-way)."""
+    out = tmp_path_factory.mktemp("long-data")
+    write_dataset(out, split="test", clips_per_action=1, long_videos=1, long_duration_s=90, actions=ACTIONS, size=112)
+    return out
+
+
+def prepared(make_window, data, engine=None):
+    window = make_window(engine)
+    for action in ACTIONS:
+        window.files.drop_examples([str(p) for p in clips(data, action)])
+    window.files.drop_videos([str(data / "long" / "long_000.mp4")])
+    return window
+
+
+def start_and_wait_for_video_progress(qtbot, window) -> None:
+    """Start labeling and return once the long video's frames are being embedded."""
+    seen = []
+    window.runner.progress.connect(lambda done, total, msg: seen.append(msg) if "long_000" in msg and done else None)
+    window.label_current()
+    qtbot.waitUntil(lambda: bool(seen), timeout=60000)
+
+
+def test_cancel_stops_quickly_and_leaves_the_project_unchanged(make_window, qtbot, long_dataset):
+    window = prepared(make_window, long_dataset)
+    video = window.current_video
+    undo_count = window.state.undo_stack.count()
+    actions_before = [(a.name, len(a.examples)) for a in window.state.project.actions]
+    start_and_wait_for_video_progress(qtbot, window)
+    assert window.runner.busy
+    window.job_status.cancel_button.click()
+    t0 = time.monotonic()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=2000)
+    stopped_s = time.monotonic() - t0
+    assert stopped_s < 2.0
+    assert window.state.segments(video) == [] and video not in window.state.results
+    assert window.state.undo_stack.count() == undo_count
+    assert [(a.name, len(a.examples)) for a in window.state.project.actions] == actions_before
+    assert not window.job_status.isVisible()
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert window.last_message == ("", "")
+
+
+def test_a_failing_worker_shows_a_message_and_the_app_carries_on(make_window, qtbot, dataset, long_video,
+                                                                  shared_engine, tmp_path):
+    window = make_window(shared_engine)
+    for action in ACTIONS:
+        window.files.drop_examples([str(p) for p in clips(dataset, action)])
+    doomed = tmp_path / "doomed.mp4"
+    shutil.copy(long_video, doomed)
+    window.files.drop_videos([str(doomed)])
+    doomed.unlink()  # the file disappears after it was added
+    window.label_current()
+    wait_idle(qtbot, window)
+    title, text = window.last_message
+    assert title == "Labeling failed" and "doomed.mp4" in text and "not found" in text
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert boxes and "doomed.mp4" in boxes[-1].text()
+    assert window.state.segments(window.current_video) == []
+    # still usable: the next job runs
+    window.files.drop_videos([str(long_video)])
+    window.videos_panel.select(str(long_video.resolve()))
+    window.label_current()
+    wait_idle(qtbot, window)
+    assert window.state.segments(str(long_video.resolve()))
+
+
+def test_closing_the_window_while_a_worker_runs_does_not_hang(make_window, qtbot, long_dataset):
+    window = prepared(make_window, long_dataset, Engine())
+    start_and_wait_for_video_progress(qtbot, window)
+    t0 = time.monotonic()
+    assert window.close()
+    assert time.monotonic() - t0 < 3.0
+    assert not window.runner.busy and not window.isVisible()

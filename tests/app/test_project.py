@@ -1,0 +1,74 @@
+"""Project persistence: round trip, schema version check, atomic writes; settings persistence."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from star_app.project import (SCHEMA_VERSION, Action, Annotation, ExampleClip, Project, ProjectError, Video,
+                              load_project, save_project)
+from star_app.settings import AppSettings, load_settings, save_settings
+
+
+def sample() -> Project:
+    return Project(
+        actions=[Action("wave", "#ff0000", ["raise arm", "wave", "lower arm"],
+                        [ExampleClip("/v/a.mp4"), ExampleClip("/v/b.mp4", 1.5, 3.25)])],
+        videos=[Video("/v/long.mp4", 60.0, 25.0, 1500)],
+        annotations={"/v/long.mp4": [Annotation("wave", 0.0, 2.5, 0, 62, 0.8, "model"),
+                                     Annotation("background", 2.5, 60.0, 62, 1500, 1.0, "manual")]},
+    )
+
+
+def test_round_trip(tmp_path):
+    project = sample()
+    folder = save_project(project, tmp_path / "demo")
+    assert folder.name == "demo.star" and project.folder == folder and project.name == "demo"
+    data = json.loads((folder / "project.json").read_text())
+    assert data["schema_version"] == SCHEMA_VERSION
+    loaded = load_project(folder)
+    for field in ("name", "actions", "videos", "annotations", "settings", "folder"):
+        assert getattr(loaded, field) == getattr(project, field)
+    assert load_project(folder / "project.json").actions == project.actions
+    assert not [p for p in folder.iterdir() if p.name != "project.json"]
+
+
+def test_unknown_schema_version_is_refused(tmp_path):
+    folder = save_project(sample(), tmp_path / "future")
+    data = json.loads((folder / "project.json").read_text())
+    data["schema_version"] = SCHEMA_VERSION + 1
+    (folder / "project.json").write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match=f"schema version {SCHEMA_VERSION + 1}.*newer"):
+        load_project(folder)
+
+
+def test_not_a_project_and_bad_json_are_readable_errors(tmp_path):
+    with pytest.raises(ProjectError, match="not a STAR Labeler project"):
+        load_project(tmp_path / "nothing")
+    folder = tmp_path / "bad.star"
+    folder.mkdir()
+    (folder / "project.json").write_text("{ not json")
+    with pytest.raises(ProjectError, match="not valid JSON"):
+        load_project(folder)
+
+
+def test_a_crash_mid_write_leaves_the_old_file_intact(tmp_path):
+    project = sample()
+    folder = save_project(project, tmp_path / "safe")
+    old = (folder / "project.json").read_bytes()
+    project.actions.append(Action(object(), "#000000"))  # type: ignore[arg-type]  # the serializer fails mid-file
+    with pytest.raises(ProjectError, match="cannot write"):
+        save_project(project, folder)
+    assert (folder / "project.json").read_bytes() == old
+    assert [p.name for p in folder.iterdir()] == ["project.json"]  # no temp file left behind
+
+
+def test_settings_persist_in_the_config_dir(app_dirs):
+    settings = AppSettings(device="cpu", rate=2.0, llm_url="http://127.0.0.1:8080/v1")
+    settings.add_recent("/p/one.star")
+    settings.add_recent("/p/two.star")
+    settings.add_recent("/p/one.star")
+    save_settings(settings)
+    assert (app_dirs / "config" / "settings.json").is_file()
+    loaded = load_settings()
+    assert loaded == settings and loaded.recent == ["/p/one.star", "/p/two.star"]
