@@ -42,6 +42,11 @@ def limit_threads() -> None:
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
 
 
+def _examples(actions: list[Action]) -> list[ActionExamples]:
+    return [ActionExamples(a.name, [ClipRef(c.path, c.start_s, c.end_s) for c in a.examples], list(a.descriptors) or None)
+            for a in actions]
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     device: str = "auto"
@@ -92,9 +97,7 @@ class Engine:
         """Build the prototype bank of ``actions`` (kept in memory and written to ``out``); returns the names."""
         with self._lock:
             model, embedder = self._load(ModelChoice.of(settings), progress)
-            examples = [ActionExamples(a.name, [ClipRef(c.path, c.start_s, c.end_s) for c in a.examples],
-                                       list(a.descriptors) or None) for a in actions]
-            bank = build_bank(model, embedder, examples, progress=progress, cancel=cancel)
+            bank = build_bank(model, embedder, _examples(actions), progress=progress, cancel=cancel)
             check_cancel(cancel)
             if out is not None:
                 bank.save(out)
@@ -135,8 +138,6 @@ class Engine:
         """
         with self._lock:
             model, embedder = self._load(ModelChoice.of(settings), progress)
-            examples = [ActionExamples(a.name, [ClipRef(c.path, c.start_s, c.end_s) for c in a.examples],
-                                       list(a.descriptors) or None) for a in actions]
             names = {a.name for a in actions}
             extra = [ActionExamples(s.label, [ClipRef(video, s.start_s, s.end_s)]) for video, segs in confirmed.items()
                      for s in segs if s.source == "manual" and s.label in names]
@@ -145,5 +146,5 @@ class Engine:
                 cfg = TrainConfig(steps=steps, way=min(5, len(actions)), shot=1, query=1, lr=5e-4,
                                   warmup_steps=max(1, steps // 10), val_every=max(1, steps // 4), patience=5)
             trainee = copy.deepcopy(model)
-            return fine_tune(trainee, examples, extra, out_dir=out_dir, cfg=cfg, embedder=embedder,
+            return fine_tune(trainee, _examples(actions), extra, out_dir=out_dir, cfg=cfg, embedder=embedder,
                              progress=progress, cancel=cancel)
