@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QWidget
 
+from star_app.controllers.download_controller import DownloadController
 from star_app.controllers.job_controller import JobController
 from star_app.controllers.project_controller import ProjectController
 from star_app.services.decoder import FrameServer
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
                                        lambda: self.runner.busy, self)
         self.jobs = JobController(self.state, self.runner, self.engine, self.settings, self.show_error,
                                   self.show_status, self)
+        self.downloads = DownloadController(self, self.show_error, self.show_status, self)
 
         self.actions_panel = ActionsPanel(self.state)
         self.action_editor = ActionEditor(self.state, self.current)
@@ -214,12 +216,29 @@ class MainWindow(QMainWindow):
         retrain = []
         dialog.retrainRequested.connect(lambda: (retrain.append(True), dialog.accept()))
         if dialog.exec():
-            edited = dialog.result_settings()
+            self.apply_settings(dialog.result_settings())
+        if retrain:
+            self.jobs.retrain(self._decide_retrain)
+
+    def apply_settings(self, edited: AppSettings) -> None:
+        """Take edited settings. A pretrained tag (with its model) is taken once its weights are cached:
+        at once, or after a download in a progress dialog; a failed or cancelled download leaves the
+        model choice as it was."""
+        model_keys = ("model_source", "model", "pretrained")
+        if edited.model_source != "pretrained" or not edited.pretrained:
             self.settings.__dict__.update(edited.__dict__)
             save_settings(self.settings)
             self.show_status("Settings saved")
-        if retrain:
-            self.jobs.retrain(self._decide_retrain)
+            return
+        self.settings.__dict__.update({k: v for k, v in edited.__dict__.items() if k not in model_keys})
+        save_settings(self.settings)
+
+        def take_model() -> None:
+            self.settings.__dict__.update({k: getattr(edited, k) for k in model_keys})
+            save_settings(self.settings)
+            self.show_status(f"Settings saved; using {edited.model} with the pretrained weights {edited.pretrained}")
+        if not self.downloads.ensure(edited.model, edited.pretrained, take_model):
+            self.show_status("Settings saved except the pretrained tag")
 
     def _decide_retrain(self, checkpoint: Path, metrics: dict) -> None:
         """Ask whether to keep the fine-tuned model (non-blocking)."""
@@ -281,6 +300,7 @@ class MainWindow(QMainWindow):
         self.player.pause()
         self.files.autosave.stop()
         self.runner.shutdown(timeout_s=10.0)
+        self.downloads.shutdown()
         self.frames.close()
         save_settings(self.settings)
         event.accept()

@@ -83,11 +83,21 @@ class ProjectController(QObject):
 
     # --- files brought in ------------------------------------------------------------------
     def _checked(self, paths: list[str], what: str):
+        """The usable files among ``paths``; one message lists every rejected file and why.
+
+        A drop that mixes usable and unusable files adds the usable ones (the caller adds them
+        as one undoable step); a drop of only unusable files adds nothing.
+        """
         good, errors = check_videos(paths)
         if errors:
-            nothing = "nothing was added" if len(paths) > 1 else "it was not added"
-            self._error(f"Cannot add {what}", "\n".join(errors) + f"\n\n({nothing} to the project)")
-            return None
+            listed = "\n".join(f"• {e}" for e in errors)
+            if good:
+                self._error(f"Cannot add some {what}",
+                            f"{listed}\n\n({len(errors)} of {len(paths)} files not added; "
+                            f"the other {len(good)} were added)")
+            else:
+                nothing = "nothing was added" if len(paths) > 1 else "it was not added"
+                self._error(f"Cannot add {what}", f"{listed}\n\n({nothing} to the project)")
         return good
 
     def drop_examples(self, paths: list[str], action: str = "") -> Optional[str]:

@@ -40,6 +40,15 @@ def dataset(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def long_dataset(tmp_path_factory) -> Path:
+    """One example clip per action and a 90 s long video (long enough to cancel mid-way, and for the
+    responsiveness probe to measure a labeling job of several seconds)."""
+    out = tmp_path_factory.mktemp("long-data")
+    write_dataset(out, split="test", clips_per_action=1, long_videos=1, long_duration_s=90, actions=ACTIONS, size=112)
+    return out
+
+
+@pytest.fixture(scope="session")
 def long_video(dataset) -> Path:
     return dataset / "long" / "long_000.mp4"
 

@@ -32,3 +32,36 @@ def test_bad_drop_gives_a_message_and_no_change(make_window, dataset, tmp_path, 
     assert "not added" in text
     after = (repr(window.state.project.actions), repr(window.state.project.videos), window.state.undo_stack.count())
     assert after == before
+
+
+@pytest.mark.parametrize("panel", ["actions", "videos"])
+def test_mixed_drop_adds_the_good_files_in_one_step_and_lists_the_bad_ones(make_window, dataset, long_video, tmp_path,
+                                                                           panel):
+    window = make_window()
+    broken = _damaged(clips(dataset, ACTIONS[1])[0], tmp_path / "broken.mp4")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list")
+    folder = dataset / ACTIONS[1]
+    good = clips(dataset, ACTIONS[0]) if panel == "actions" else [long_video]
+    target = window.actions_panel if panel == "actions" else window.videos_panel
+    undo_before = window.state.undo_stack.count()
+    drop_files(target, [good[0], broken, notes, folder, *good[1:]])
+
+    if panel == "actions":
+        assert [(a.name, [c.path for c in a.examples]) for a in window.state.project.actions] == \
+            [(ACTIONS[0], [str(p.resolve()) for p in good])]
+    else:
+        assert [v.path for v in window.state.project.videos] == [str(long_video.resolve())]
+    assert window.state.undo_stack.count() == undo_before + 1  # one undoable step
+    title, text = window.last_message
+    assert title.startswith("Cannot add some")
+    lines = [line for line in text.splitlines() if line.startswith("• ")]
+    assert len(lines) == 3  # one line per bad file, naming it and saying why
+    assert "broken.mp4" in lines[0] and "damaged" in lines[0]
+    assert "notes.txt" in lines[1] and "not a video file" in lines[1]
+    assert ACTIONS[1] in lines[2] and "is a folder" in lines[2]
+    assert f"3 of {len(good) + 3} files not added" in text and f"the other {len(good)} were added" in text
+    assert not any(good_file.name in text for good_file in good)
+
+    window.menu_actions["undo"].trigger()
+    assert window.state.project.actions == [] and window.state.project.videos == []

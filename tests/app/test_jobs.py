@@ -4,20 +4,10 @@ from __future__ import annotations
 import shutil
 import time
 
-import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from star_app.services.engine import Engine
-from star_model.synthetic import write_dataset
 from tests.app.conftest import ACTIONS, clips, wait_idle
-
-
-@pytest.fixture(scope="module")
-def long_dataset(tmp_path_factory):
-    """One example clip per action and a 90 s long video (long enough to cancel mid-way)."""
-    out = tmp_path_factory.mktemp("long-data")
-    write_dataset(out, split="test", clips_per_action=1, long_videos=1, long_duration_s=90, actions=ACTIONS, size=112)
-    return out
 
 
 def prepared(make_window, data, engine=None):
