@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.apply_settings(dialog.result_settings())
         if retrain:
-            self.jobs.retrain(self._decide_retrain)
+            self.jobs.retrain(self._decide_retrain, self.settings.retrain_steps or None)
 
     def apply_settings(self, edited: AppSettings) -> None:
         """Take edited settings. A pretrained tag (with its model) is taken once its weights are cached:
@@ -252,7 +252,7 @@ class MainWindow(QMainWindow):
         box.button(QMessageBox.StandardButton.No).setText("Discard")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(lambda code: self.jobs.keep_checkpoint(checkpoint)
-                             if code == QMessageBox.StandardButton.Yes else self.show_status("Fine-tuned model discarded"))
+                             if code == QMessageBox.StandardButton.Yes else self.jobs.discard_checkpoint(checkpoint))
         self.last_message = ("Retrain finished", box.text())
         box.open()
 

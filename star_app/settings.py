@@ -39,6 +39,7 @@ class AppSettings:
     llm_url: str = ""
     llm_model: str = "default"
     llm_key: str = ""
+    retrain_steps: int = 0  # 0: the default fine-tuning recipe
     autosave_s: int = 60
     recent: list[str] = field(default_factory=list)
 

@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="star-tiny", help="shipped model config name or JSON path (default: star-tiny)")
+    p.add_argument("--model", help="shipped model config name or JSON path (default: the bundled star-tiny model)")
     p.add_argument("--checkpoint", type=Path, help="a STAR checkpoint (.safetensors); overrides --model")
     p.add_argument("--pretrained", help="open_clip pretrained tag or CLIP weights file for the towers")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto picks CUDA when available")

@@ -8,7 +8,7 @@ from typing import Optional
 import torch
 
 from .checkpoint import load_state_strict, read_checkpoint
-from .config import list_configs, load_config
+from .config import ConfigError, list_configs, load_config
 from .model import STAR
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,8 @@ def create_model(
 
     name: a shipped config (``star-tiny``, ``star-vitb16``, ...) or a path to a JSON config.
     pretrained: an open_clip tag (e.g. ``openai``; downloads and caches for real users) or a
-    local CLIP weights file, loaded into the CLIP towers.
+    local CLIP weights file, loaded into the CLIP towers; ``"bundled"`` loads the bundled default
+    model (towers and head, offline, ``star_model.bundled``), for ``star-tiny`` only.
     checkpoint: a STAR checkpoint (safetensors); it carries its own config, which wins over
     ``name`` (a different name is logged) and holds the towers too, so ``pretrained`` is not
     loaded with it. Without either the towers are random (a warning says so).
@@ -41,6 +42,12 @@ def create_model(
             log.info("checkpoint %s holds model %r; building that instead of %r", checkpoint, cfg.name, name)
         model = STAR(cfg, warn_random=False)
         load_state_strict(model, state, f"checkpoint {Path(checkpoint).name}")
+    elif pretrained == "bundled":
+        from .bundled import load_bundled
+
+        if Path(str(name)).stem != "star-tiny":
+            raise ConfigError(f"pretrained='bundled' exists for star-tiny only, not {name!r}")
+        model = load_bundled()
     else:
         model = STAR(load_config(name), pretrained=pretrained)
     return model.to(device).eval()

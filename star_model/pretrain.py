@@ -41,16 +41,18 @@ StepFn = Callable[[int, int, float], None]
 class PretrainConfig:
     """Budget and optimiser of the contrastive pretraining."""
 
-    steps: int = 400
-    clips: int = 16
+    steps: int = 250
+    clips: int = 12
     frames: int = 8
     pool: int = 96
     refresh: int = 4
     lr: float = 5e-4
     weight_decay: float = 0.05
-    warmup: int = 30
+    warmup: int = 25
     degrade_p: float = 0.35
     video_weight: float = 0.5
+    logit_scale: float = 50.0
+    token_std: float = 1.0
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -171,10 +173,13 @@ def pretrain_towers(backbone: ClipBackbone, actions: Sequence[Action], cfg: Pret
     pool = ClipPool(actions, cfg.pool, backbone.image_size, cfg.seed)
     backbone.set_trainable(False)
     backbone.train()
+    with torch.no_grad():  # the towers' outputs start nearly identical: start sharp, with words apart
+        backbone.clip.logit_scale.fill_(math.log(cfg.logit_scale))
+        backbone.clip.token_embedding.weight.normal_(0.0, cfg.token_std)
     decay = [p for p in backbone.clip.parameters() if p.ndim >= 2]
     no_decay = [p for p in backbone.clip.parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(s / cfg.steps, 1.0))))
     losses: list[float] = []
@@ -188,7 +193,7 @@ def pretrain_towers(backbone: ClipBackbone, actions: Sequence[Action], cfg: Pret
         opt.step()
         sched.step()
         pool.refresh(cfg.refresh)
-        losses.append(float(loss))
+        losses.append(loss.item())
         if on_step is not None:
             on_step(step + 1, cfg.steps, losses[-1])
         if (step + 1) % 25 == 0:

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .bundled import default_model_source
 from .device import select_device
 from .export import write_frames_csv, write_segments_csv
 from .factory import create_model
@@ -15,16 +16,27 @@ from .progress_bar import ProgressBar
 
 
 def load_engine(
-    model: str = "star-tiny",
+    model: Optional[str] = None,
     checkpoint: Optional[Path] = None,
     pretrained: Optional[str] = None,
     device: str = "auto",
     cache_dir: Optional[Path] = None,
 ) -> tuple[STAR, FrameEmbedder]:
-    """The model on the chosen device and a frame embedder with its feature cache."""
+    """The model on the chosen device and a frame embedder with its feature cache.
+
+    With no model, checkpoint or weights named, the bundled default model is used (and the
+    choice is said on stderr); without the bundled file, star-tiny with random towers.
+    """
+    if model is None and checkpoint is None and pretrained is None:
+        model, pretrained = "star-tiny", default_model_source()
+        what = "the bundled default (star-tiny trained on the synthetic action world)" if pretrained else (
+            "star-tiny with random weights: the bundled model file is missing")
+    else:
+        model = model or "star-tiny"
+        what = str(checkpoint) if checkpoint else model
     torch_device = select_device(device)
     star = create_model(model, device=torch_device, pretrained=pretrained, checkpoint=checkpoint)
-    print(f"model: {star.cfg.name} on {torch_device}", file=sys.stderr)
+    print(f"model: {what} on {torch_device}", file=sys.stderr)
     return star, FrameEmbedder(star, FeatureCache(cache_dir) if cache_dir else None)
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import shutil
+import time
+import uuid
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -49,8 +52,8 @@ class JobController(QObject):
         runner.failed.connect(lambda name, message: self._error(f"{name} failed", message))
         runner.cancelled.connect(lambda name: self._status(f"{name} cancelled"))
 
-    def _start(self, name: str, fn, on_done) -> bool:
-        if not self.runner.start(name, fn, on_done):
+    def _start(self, name: str, fn, on_done, on_end=None) -> bool:
+        if not self.runner.start(name, fn, on_done, on_end):
             self._status(f"Busy with {self.runner.name}; wait for it or cancel it")
             return False
         return True
@@ -145,23 +148,39 @@ class JobController(QObject):
         """Fine-tune on the project's examples and confirmed segments; ``decide(checkpoint, metrics)`` after."""
         if not self._check_actions():
             return False
-        actions, settings, _signature, _saved, _out = self._snapshot()
+        # not _snapshot(): retraining builds and labels nothing, so the project's settings stay as they were
+        settings = engine_settings(self.settings)
+        actions = copy.deepcopy(self.state.project.actions)
         confirmed = copy.deepcopy(self.state.project.annotations)
         folder = self.state.project.folder
-        out_dir = (folder if folder else config_dir()) / "training"
+        # a folder of its own per run: a later run never overwrites a checkpoint kept earlier
+        out_dir = ((folder if folder else config_dir()) / "training"
+                   / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
 
         def work(progress, cancel):
             return self.engine.fine_tune(settings, actions, confirmed, out_dir, progress, cancel, steps)
 
         def done(result: tuple[Path, dict]) -> None:
             decide(*result)
-        return self._start("Retraining", work, done)
+
+        def end(outcome: str) -> None:
+            if outcome != "ok":  # cancelled or failed: nothing of the run is worth keeping
+                shutil.rmtree(out_dir, ignore_errors=True)
+        return self._start("Retraining", work, done, end)
 
     def keep_checkpoint(self, path: Path) -> None:
         """Use a fine-tuned checkpoint from now on (prototypes are rebuilt with it on the next labeling)."""
         self.settings.model_source, self.settings.checkpoint = "checkpoint", str(path)
         save_settings(self.settings)
         self._status(f"Using the fine-tuned model {path}")
+
+    def discard_checkpoint(self, path: Path) -> None:
+        """Delete a fine-tuned run the user did not keep (its folder, unless the settings use it)."""
+        run = Path(path).parent
+        if run.name.startswith("run-") and run.parent.name == "training" and \
+                Path(self.settings.checkpoint or "").parent != run:
+            shutil.rmtree(run, ignore_errors=True)
+        self._status("Fine-tuned model discarded")
 
     def export(self, folder: Path, videos: list[str]) -> list[Path]:
         """Write the segment and per-frame CSVs of ``videos`` into ``folder``."""

@@ -18,6 +18,7 @@ import torch
 
 from star_app.project import Action, Annotation, ProjectSettings
 from star_app.state.label_data import LabelData
+from star_model.bundled import default_model_source
 from star_model.device import select_device
 from star_model.factory import create_model, list_models
 from star_model.features import FeatureCache, FrameEmbedder
@@ -85,8 +86,10 @@ class Engine:
             progress(0, 0, f"loading model {what} (pretrained weights may download)")
             limit_threads()
             device = select_device(choice.device)
-            self._model = create_model(choice.model, device=device, pretrained=choice.pretrained,
-                                       checkpoint=choice.checkpoint)
+            pretrained = choice.pretrained
+            if pretrained is None and choice.checkpoint is None and choice.model == "star-tiny":
+                pretrained = default_model_source()
+            self._model = create_model(choice.model, device=device, pretrained=pretrained, checkpoint=choice.checkpoint)
             self._embedder = FrameEmbedder(self._model, FeatureCache(self._cache_dir))
             self._choice, self._bank = choice, None
             log.info("model %s on %s", self._model.cfg.name, device)

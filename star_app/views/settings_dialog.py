@@ -6,7 +6,7 @@ from dataclasses import replace
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
-                               QVBoxLayout, QWidget)
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from star_app.settings import AppSettings
 
@@ -72,11 +72,19 @@ class SettingsDialog(QDialog):
         self.retrain_button = QPushButton("Retrain…")
         self.retrain_button.setToolTip("Fine-tune the model on this project's examples")
         self.retrain_button.clicked.connect(self.retrainRequested)
+        self.retrain_steps = QSpinBox()
+        self.retrain_steps.setRange(0, 100_000)
+        self.retrain_steps.setSingleStep(50)
+        self.retrain_steps.setSuffix(" steps")
+        self.retrain_steps.setSpecialValueText("default steps")
+        self.retrain_steps.setToolTip("Training steps of Retrain (default: the built-in recipe)")
+        self.retrain_steps.setValue(settings.retrain_steps)
         self.retrain_note = QLabel(retrain_note)
         self.retrain_note.setWordWrap(True)
         train_box = QGroupBox("Training")
         train_layout = QHBoxLayout(train_box)
         train_layout.addWidget(self.retrain_button)
+        train_layout.addWidget(self.retrain_steps)
         train_layout.addWidget(self.retrain_note, 1)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -120,5 +128,5 @@ class SettingsDialog(QDialog):
             pretrained=self.pretrained.text().strip(), checkpoint=self.checkpoint.text().strip(),
             rate=self.rate.value(), window_s=self.window.value(), threshold=self.threshold.value(),
             llm_url=self.llm_url.text().strip(), llm_model=self.llm_model.text().strip() or "default",
-            llm_key=self.llm_key.text(),
+            llm_key=self.llm_key.text(), retrain_steps=self.retrain_steps.value(),
         )
