@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from star_app.services.jobs import JobRunner
+from star_app.views.progress import show_progress
 
 
 class DownloadDialog(QDialog):
@@ -37,11 +38,7 @@ class DownloadDialog(QDialog):
         runner.busyChanged.connect(self._busy)
 
     def _progress(self, done: int, total: int, message: str) -> None:
-        if total > 0:
-            self.bar.setRange(0, total)
-            self.bar.setValue(min(done, total))
-        else:
-            self.bar.setRange(0, 0)
+        show_progress(self.bar, done, total)
         if message:
             self.label.setText(message)
 

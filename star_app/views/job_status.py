@@ -4,6 +4,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from star_app.services.jobs import JobRunner
+from star_app.views.progress import show_progress
 
 
 class JobStatus(QWidget):
@@ -35,11 +36,7 @@ class JobStatus(QWidget):
         self.cancel_button.setEnabled(True)
 
     def _progress(self, done: int, total: int, message: str) -> None:
-        if total > 0:
-            self.bar.setRange(0, total)
-            self.bar.setValue(min(done, total))
-        else:
-            self.bar.setRange(0, 0)
+        show_progress(self.bar, done, total)
         self.label.setText(f"{self._runner.name}: {message}" if message else self._runner.name)
 
     def _busy(self, busy: bool) -> None:
