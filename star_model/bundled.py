@@ -89,6 +89,7 @@ def save_bundled(model: STAR, out_dir: Path, card: dict) -> Path:
     tmp = out_dir / f".{ASSET_NAME}.tmp"
     save_file(tensors, str(tmp), metadata=meta)
     tmp.replace(path)
+    path.chmod(0o644)
     (out_dir / CARD_NAME).write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     return path
 

@@ -83,9 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(demo)
     demo.set_defaults(func=_cmd_demo)
 
-    from . import cli_train
+    from . import cli_eval, cli_train
 
     cli_train.add_commands(sub)
+    cli_eval.add_commands(sub)
     return parser
 
 

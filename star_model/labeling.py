@@ -151,10 +151,12 @@ def calibrate(model: STAR, feats: torch.Tensor, labels: torch.Tensor, text: Text
     if pos and neg:
         q_pos = float(np.quantile(pos, 0.9))
         q_neg = float(np.median(neg))
-        threshold = q_pos + 0.5 * max(q_neg - q_pos, 0.0) if q_neg > q_pos else q_pos * 1.05
+        threshold = q_pos + 0.5 * (q_neg - q_pos) if q_neg > q_pos else q_pos + 0.05 * abs(q_pos)
         temperature = max(0.05, (q_neg - q_pos) / 4) if q_neg > q_pos else 0.5
     elif neg:
-        threshold, temperature = 0.9 * float(np.median(neg)), 0.5
+        # OTAM distances can be negative (soft-min), so margins are taken on their magnitude.
+        median_neg = float(np.median(neg))
+        threshold, temperature = median_neg - 0.1 * abs(median_neg), 0.5
     else:
         threshold, temperature = float("inf"), 0.5
     return {"threshold": threshold, "temperature": temperature, "pos": pos, "neg": neg}

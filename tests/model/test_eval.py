@@ -1,0 +1,104 @@
+"""The benchmark's pieces: confidence intervals, grouped episode evaluation, baselines, the report."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from star_model import create_model
+from star_model.baselines import OtamBaseline, ProtoNet, StarMethod, batched_distances, build_method
+from star_model.episodes import FeatureSource, fixed_episodes
+from star_model.evaluate import EvalSettings, episode_accuracies, mean_ci, run_benchmark
+
+T, D = 8, 256
+
+
+def test_mean_ci_matches_the_formula():
+    values = [0.0, 1.0] * 50
+    mean, half = mean_ci(values)
+    assert mean == pytest.approx(0.5)
+    assert half == pytest.approx(1.96 * math.sqrt(0.25 * 100 / 99) / 10)
+    assert mean_ci([1.0] * 30) == (1.0, 0.0)
+    assert math.isnan(mean_ci([0.7])[1])
+    wide, narrow = mean_ci(np.random.default_rng(0).random(10))[1], mean_ci(np.random.default_rng(0).random(1000))[1]
+    assert narrow < wide / 5
+
+
+def _source(separable: bool, classes: int = 6, clips: int = 6) -> FeatureSource:
+    gen = torch.Generator().manual_seed(0)
+    centres = F.normalize(torch.randn(classes, D, generator=gen), dim=-1)
+    data = []
+    for c in range(classes):
+        noise = torch.randn(clips, T, D, generator=gen)
+        feats = centres[c] * 3 + 0.3 * noise if separable else noise
+        data.append([F.normalize(x, dim=-1) for x in feats])
+    return FeatureSource([f"action {c}" for c in range(classes)], [None] * classes, data)
+
+
+@pytest.fixture(scope="module")
+def towers():
+    torch.manual_seed(0)
+    return create_model("star-tiny")
+
+
+def test_protonet_and_otam_baseline_separate_easy_classes_and_not_noise(towers):
+    plans = fixed_episodes([6] * 6, 5, 1, 2, 40, seed=1)
+    for name in ("protonet", "otam"):
+        method, _ = build_method(name, towers)
+        assert episode_accuracies(method, _source(True), plans, T).mean() == 1.0
+        assert episode_accuracies(method, _source(False), plans, T).mean() < 0.5
+
+
+def _perturb(module: torch.nn.Module) -> None:
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if not name.startswith("backbone."):
+                p.add_(0.05 * torch.randn(p.shape, generator=gen))
+
+
+@pytest.mark.parametrize("name", ["star", "otam"])
+def test_grouped_evaluation_equals_the_models_own_episode(towers, name):
+    """Refining each clip once per class set must give exactly what ``episode`` gives."""
+    method, module = build_method(name, towers)
+    net = module if module is not None else towers
+    _perturb(net)
+    source = _source(False)
+    plan = fixed_episodes(source.counts, 5, 2, 2, 1, seed=4)[0]
+    batch = source.batch(net, plan, T, None)
+    with torch.no_grad():
+        logits = net.episode(batch.support, batch.support_labels, batch.query, batch.text).logits
+    expected = float((logits.argmax(-1) == batch.query_labels).float().mean())
+    assert episode_accuracies(method, source, [plan], T)[0] == pytest.approx(expected)
+    sup = method.support_sequences(batch.support, batch.support_labels, batch.text)
+    protos = torch.stack([sup[batch.support_labels == c].mean(0) for c in range(5)])
+    with torch.no_grad():
+        mine = -batched_distances(method.query_sequences(batch.query, batch.text), protos, method.match, method.lam)
+    assert torch.allclose(mine, logits, atol=1e-4)
+
+
+def test_otam_baseline_trains_its_head_only(towers):
+    head = OtamBaseline(towers.cfg, towers.backbone)
+    source = _source(True)
+    batch = source.batch(head, fixed_episodes(source.counts, 5, 1, 2, 1, seed=0)[0], T, None)
+    out = head.episode(batch.support, batch.support_labels, batch.query, batch.text, batch.query_labels)
+    out.loss.backward()
+    assert out.logits.shape == (10, 5) and torch.isfinite(out.loss)
+    assert head.layer.self_attn.in_proj_weight.grad is not None
+    assert all(p.grad is None for p in towers.backbone.parameters())
+    assert isinstance(build_method("protonet", towers)[0], ProtoNet)
+    assert isinstance(build_method("star_no_tsa", towers)[0], StarMethod)
+
+
+def test_tiny_benchmark_run_writes_the_table(towers):
+    card = {"seed": 0, "meta_train_clips": 2,
+            "meta_train": {"steps": 2, "way": 3, "shot": 1, "query": 1, "lr": 1e-3, "warmup_steps": 1, "amp": False}}
+    settings = EvalSettings(episodes=6, clips=3, queries=1, long_videos=1, long_duration_s=14.0, long_clips=2,
+                            long_actions=3)
+    text = run_benchmark(settings, ["protonet", "otam", "star"], say=lambda m: None, towers=towers, card=card)
+    assert "| ProtoNet (mean frame feature, cosine) |" in text
+    assert "| OTAM baseline" in text and "| STAR (bundled model) |" in text
+    assert "F1@50" in text and "## Goals" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "±" in line]
+    assert len(rows) == 3 and all(line.count("±") == 4 for line in rows)
