@@ -124,10 +124,14 @@ class JobController(QObject):
             progress(0, 0, f"asking {url}" if url else "templates")
             return generate_descriptors(action, url, model, key)
 
-        def done(result: tuple[list[str], str]) -> None:
-            lines, source = result
+        def done(result: tuple[list[str], str, str]) -> None:
+            lines, source, problem = result
             apply(action, lines)
-            self._status(f"Descriptors of {action} from {source}")
+            if problem:  # the endpoint in Settings failed: say why, not only that templates were used
+                self._error("No descriptors from the LLM endpoint",
+                            f"{problem}\n\nThe template descriptors of {action} were used instead.")
+            else:
+                self._status(f"Descriptors of {action} from {source}")
         return self._start("Generating descriptors", work, done)
 
     def open_demo(self, out: Optional[Path] = None, label: bool = True) -> bool:

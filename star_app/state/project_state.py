@@ -141,7 +141,8 @@ class ProjectState(QObject):
             next(a for a in acts if a.name == name).examples.extend(examples)
         self.edit_actions(f"Add examples to {name}", change)
 
-    def update_action(self, name: str, text: str, **values: Any) -> None:
+    def update_action(self, name: str, text: str, /, **values: Any) -> None:
+        """Set fields of action ``name`` (``name=`` among ``values`` renames it), as one undoable step."""
         def change(acts: list[Action]) -> None:
             action = next(a for a in acts if a.name == name)
             for key, value in values.items():

@@ -10,9 +10,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from shiboken6 import isValid
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from star_app.services.engine import Engine
 from star_app.settings import AppSettings
@@ -107,3 +108,79 @@ def wait_idle(qtbot, window, timeout_s: float = 90.0) -> float:
     t0 = time.monotonic()
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=int(timeout_s * 1000))
     return time.monotonic() - t0
+
+
+def shortcut(qtbot, window, key: Qt.Key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    """Press a key as the user does: the window active, the key to its focused widget (menu shortcuts fire)."""
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    target = QApplication.focusWidget()
+    qtbot.keyClick(target if target is not None and target.window() is window else window, key, modifiers)
+
+
+def undo(qtbot, window) -> None:
+    shortcut(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+
+
+def redo(qtbot, window) -> None:
+    shortcut(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+
+
+class WhenShown:
+    """Drives a blocking dialog or popup menu: polls every 10 ms (nested event loops included) for a visible
+    modal widget (a popup, for ``QMenu``) of type ``kind`` and hands it to ``handle`` once.
+    Start it before the call that blocks; ``done`` tells whether it was shown. Past ``timeout_s`` it closes
+    whatever modal widget or popup is open, so a test that went wrong fails instead of hanging."""
+
+    live: set["WhenShown"] = set()  # the pending ones (their timers must outlive the caller's reference)
+
+    def __init__(self, kind: type, handle, timeout_s: float = 10.0) -> None:
+        self.kind, self.handle, self.seen = kind, handle, []
+        self._deadline = time.monotonic() + timeout_s
+        self._timer = QTimer()
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        WhenShown.live.add(self)
+
+    def _stop(self) -> None:
+        self._timer.stop()
+        WhenShown.live.discard(self)
+
+    @property
+    def done(self) -> bool:
+        return bool(self.seen)
+
+    def _tick(self) -> None:
+        popup = issubclass(self.kind, QMenu)
+        widget = QApplication.activePopupWidget() if popup else QApplication.activeModalWidget()
+        if self.seen:  # handled: wait for it to close (closed at the deadline when the handler did not)
+            shown = self.seen[0]
+            if not isValid(shown) or not shown.isVisible():
+                self._stop()
+            elif time.monotonic() > self._deadline:
+                self._stop()
+                shown.close()
+        elif isinstance(widget, self.kind) and widget.isVisible():
+            self.seen.append(widget)
+            self.handle(widget)
+        elif time.monotonic() > self._deadline:
+            self._stop()
+            stuck = QApplication.activePopupWidget() or QApplication.activeModalWidget()
+            if stuck is not None:
+                stuck.close()
+
+
+def choose(*texts: str):
+    """A ``WhenShown`` handler for a popup menu: the item reached through ``texts`` (submenus first) is
+    triggered once the menu has closed, as a click on it does."""
+    def handle(menu: QMenu) -> None:
+        try:
+            current: QWidget = menu
+            for text in texts:
+                action = next(a for a in current.actions() if a.text() == text)
+                current = action.menu() or current
+            QTimer.singleShot(0, action.trigger)
+        finally:
+            menu.close()
+    return handle
