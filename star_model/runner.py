@@ -30,7 +30,7 @@ def load_engine(
     if model is None and checkpoint is None and pretrained is None:
         model, pretrained = "star-tiny", default_model_source()
         what = "the bundled default (star-tiny trained on the synthetic action world)" if pretrained else (
-            "star-tiny with random weights: the bundled model file is missing")
+            "star-tiny with random weights (no bundled model file in assets/)")
     else:
         model = model or "star-tiny"
         what = str(checkpoint) if checkpoint else model
