@@ -157,7 +157,7 @@ class FrameEmbedder:
 
     def _stream(self, reader: VideoReader, rate: Optional[float], start_s, end_s, total: int,
                 progress: Optional[ProgressFn], cancel: Optional[CancelFn], label: str):
-        """Decode in a thread, embed here; yields nothing, returns (indices, times, feats)."""
+        """Decode in a background thread and embed batches here -> (indices (F,), times (F,), feats (F, D))."""
         size = self.model.backbone.image_size
         frames = reader.frames(rate=rate, start_s=start_s, end_s=end_s, size=size)
         q: queue.Queue = queue.Queue(maxsize=self.queue_frames)

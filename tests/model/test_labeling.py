@@ -1,6 +1,5 @@
 """Labeling end to end on a synthetic long video: segments, CSVs, the feature cache."""
 import csv
-import shutil
 
 import numpy as np
 import pytest
