@@ -2,15 +2,16 @@
 
 Recipe (:func:`build_bundled`, run by ``star-app bundle --seed 0 --out assets/``):
 
-1. contrastive pretraining of both CLIP towers (``star_model.pretrain``) on rendered clips
-   of the 32 meta-train actions and their per-frame captions, stage descriptors and class prompts;
+1. pretraining of both CLIP towers (``star_model.pretrain``) on rendered clips of the 32
+   meta-train actions: the image tower from the renderer's per-frame stage and pose, the text
+   tower contrastively (captions, stage descriptors, class prompts) against the image embeddings;
 2. episodic meta-training of the STAR head (``star_model.train.train``) on cached frame
    features of the meta-train actions, validated on the 8 meta-val actions, towers frozen.
 
 The file lives in ``assets/`` at the repository root (``$STAR_ASSETS_DIR`` overrides): the tensors
-in fp16 safetensors, the text token table in int8 with one fp16 scale per row (it is 40 % of
-the weights and mostly never trained), the config and the model card in its JSON metadata and
-next to it as ``star-tiny-synthetic.json``. No network is needed to load it.
+in fp16 safetensors, the text token table (mostly never trained) and the visual tower's weights
+in int8 with one fp16 scale per output row, the config and the model card in its JSON metadata
+and next to it as ``star-tiny-synthetic.json``. No network is needed to load it.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 ASSET_NAME = "star-tiny-synthetic.safetensors"
 CARD_NAME = "star-tiny-synthetic.json"
 BUILD_COMMAND = ".venv/bin/python -m star_model.cli_eval bundle --seed 0 --out assets/"
-_QUANTISED = ("backbone.clip.token_embedding.weight",)
+_QUANTISED_PREFIXES = ("backbone.clip.token_embedding.", "backbone.clip.visual.")
 _SCALE = ":int8_scale"
 
 Say = Callable[[str], None]
@@ -72,14 +73,18 @@ def default_model_source() -> Optional[str]:
 
 
 def save_bundled(model: STAR, out_dir: Path, card: dict) -> Path:
-    """Write the compact model file (fp16; int8 token table) and its card into ``out_dir``."""
+    """Write the compact model file and its card into ``out_dir``.
+
+    Tensors are fp16, except the token table and the visual tower's weight matrices and kernels:
+    int8 with one fp16 scale per output row (the file stays under 20 MB).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
     for name, value in model.state_dict().items():
         value = value.detach().float().cpu()
-        if name in _QUANTISED:
-            scale = value.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / 127.0
+        if value.ndim >= 2 and name.startswith(_QUANTISED_PREFIXES):
+            scale = value.abs().amax(dim=tuple(range(1, value.ndim)), keepdim=True).clamp(min=1e-8) / 127.0
             tensors[name] = torch.round(value / scale).to(torch.int8).contiguous()
             tensors[name + _SCALE] = scale.half().contiguous()
         else:
@@ -136,7 +141,7 @@ def synthetic_source(model: STAR, actions: list[Action], clips: int, seed: tuple
     return FeatureSource.from_frames(model, [a.name for a in actions], data, [list(a.descriptors) for a in actions])
 
 
-def build_bundled(out_dir: Path, seed: int = 0, pretrain_steps: int = 700, train_steps: int = 200,
+def build_bundled(out_dir: Path, seed: int = 0, pretrain_steps: int = PretrainConfig.steps, train_steps: int = 200,
                   clips_per_action: int = 20, device: str | torch.device = "cpu", say: Optional[Say] = None) -> dict:
     """Run the whole recipe and write the bundled model into ``out_dir``; returns the model card."""
     say = say or log.info
@@ -169,15 +174,16 @@ def build_bundled(out_dir: Path, seed: int = 0, pretrain_steps: int = 700, train
     card = {
         "model": "star-tiny (synthetic action world)", "config": "star_model/configs/star-tiny.json",
         "command": BUILD_COMMAND, "seed": seed, "meta_train_clips": clips_per_action,
-        "data": {"pretraining": f"{pre['clips_rendered']} rendered clips of the 32 meta-train actions "
-                                "(per-frame captions, stage descriptors, class prompts); "
+        "data": {"pretraining": f"{pre['clips_rendered']} rendered clips of the 32 meta-train actions: "
+                                "per-frame stage and 3D pose from the renderer (image tower), per-frame "
+                                "captions, stage descriptors and class prompts (text tower); "
                                 f"{int(pcfg.degrade_p * 100)} % JPEG/blur-degraded",
                  "meta_training": f"{clips_per_action} clips x 32 meta-train actions (30 % degraded), "
                                   f"validation on the 8 meta-val actions",
                  "test_actions_seen": False},
         "pretrain": {**pcfg.to_dict(), **{k: v for k, v in pre.items() if k != "steps"}},
         "meta_train": {**asdict(tcfg), "val_history": result.history, "final_train_loss": result.last_metrics.get("loss")},
-        "storage": "fp16 safetensors; text token table int8 with per-row fp16 scales",
+        "storage": "fp16 safetensors; token table and visual tower weights int8 with per-row fp16 scales",
         "wall_time_s": round(wall, 1),
         "build_machine": {"device": str(device), "cpu_threads": torch.get_num_threads(),
                           "platform": platform.platform(), "torch": torch.__version__},

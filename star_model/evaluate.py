@@ -16,7 +16,7 @@ import logging
 import math
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -126,8 +126,8 @@ def train_head(name: str, module: torch.nn.Module, train_set: FeatureSource, cfg
 def labeling_quality(model: STAR, settings: EvalSettings, workdir: Path, say: Say) -> dict:
     """Label synthetic long videos of the first ``long_actions`` meta-test actions (``long_clips`` example clips each).
 
-    Returns frame accuracy, edit score and F1@{10,25,50} averaged over the videos, plus the
-    calibrated threshold and window.
+    Returns frame accuracy, edit score, F1@{10,25,50} and the majority label's share of the frames
+    (the accuracy of always answering it) averaged over the videos, plus the calibrated threshold and window.
     """
     data = workdir / "labeling"
     actions = split_actions("test")[: settings.long_actions]
@@ -141,7 +141,8 @@ def labeling_quality(model: STAR, settings: EvalSettings, workdir: Path, say: Sa
         result = label_video(model, embedder, bank, video)
         truth = frame_labels(read_segments_csv(data / "long" / f"long_{k:03d}.segments.csv"), np.asarray(result.times))
         rows.append({"frame_accuracy": frame_accuracy(result.labels, truth), "edit": edit_score(result.labels, truth),
-                     **{f"f1_{int(o * 100)}": f1_at(result.labels, truth, o) for o in (0.1, 0.25, 0.5)}})
+                     **{f"f1_{int(o * 100)}": f1_at(result.labels, truth, o) for o in (0.1, 0.25, 0.5)},
+                     "majority": max(Counter(truth).values()) / len(truth)})
         say(f"  labeled {video.name}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[-1].items()))
     out = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
     out.update(threshold=bank.threshold, window_s=bank.window_s, videos=settings.long_videos)
@@ -227,10 +228,10 @@ def format_report(results: dict, labeling: dict, settings: EvalSettings, tcfg: T
         f"{settings.long_actions} meta-test actions, "
         f"{labeling['videos']} synthetic long videos of {settings.long_duration_s:.0f} s, default LabelingParams)",
         "",
-        "| Frame accuracy | Edit | F1@10 | F1@25 | F1@50 |",
-        "| --- | --- | --- | --- | --- |",
-        f"| {100 * labeling['frame_accuracy']:.1f} | {labeling['edit']:.1f} | {100 * labeling['f1_10']:.1f} | "
-        f"{100 * labeling['f1_25']:.1f} | {100 * labeling['f1_50']:.1f} |",
+        "| Frame accuracy | Majority label's share (chance) | Edit | F1@10 | F1@25 | F1@50 |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| {100 * labeling['frame_accuracy']:.1f} | {100 * labeling['majority']:.1f} | {labeling['edit']:.1f} | "
+        f"{100 * labeling['f1_10']:.1f} | {100 * labeling['f1_25']:.1f} | {100 * labeling['f1_50']:.1f} |",
         "",
         f"Calibrated background threshold {labeling['threshold']:.3f}, window {labeling['window_s']:.2f} s.",
         "",

@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -65,6 +66,10 @@ class LabelingParams:
     min_segment_s: Optional[float] = None
 
 
+REST_NAME = "stand still"
+REST_DESCRIPTORS = ["a person standing still"]
+
+
 @dataclass
 class PrototypeBank:
     """What labeling needs from the support set: prototypes (N, T, D), the class text, calibration."""
@@ -80,9 +85,18 @@ class PrototypeBank:
     model_name: str
     backbone_id: str
     calibration: dict = field(default_factory=dict)
+    rest: Optional[dict[str, torch.Tensor]] = None  # the rest class: prototype (T, D), prompt (D,), stages (S, D)
 
     def text(self) -> TextBank:
         return TextBank(list(self.names), self.prompts, self.stages)
+
+    def scoring(self) -> tuple[torch.Tensor, TextBank]:
+        """Prototypes (N or N + 1, T, D) and text to score windows against: the actions, then rest if known."""
+        if self.rest is None:
+            return self.prototypes, self.text()
+        return (torch.cat([self.prototypes, self.rest["prototype"][None]]),
+                TextBank([*self.names, REST_NAME], torch.cat([self.prompts, self.rest["prompt"][None]]),
+                         torch.cat([self.stages, self.rest["stages"][None]])))
 
     def save(self, path: Path) -> Path:
         """Write ``path`` (safetensors; the rest in its JSON metadata) atomically."""
@@ -91,8 +105,9 @@ class PrototypeBank:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        save_file({"prototypes": self.prototypes.contiguous(), "prompts": self.prompts.contiguous(),
-                   "stages": self.stages.contiguous()}, str(tmp), metadata={"bank": json.dumps(meta)})
+        tensors = {"prototypes": self.prototypes, "prompts": self.prompts, "stages": self.stages,
+                   **{f"rest_{k}": v for k, v in (self.rest or {}).items()}}
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={"bank": json.dumps(meta)})
         tmp.replace(path)
         return path
 
@@ -101,7 +116,8 @@ class PrototypeBank:
         with safe_open(str(path), framework="pt") as fh:
             meta = json.loads(fh.metadata()["bank"])
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
-        return cls(prototypes=tensors["prototypes"], prompts=tensors["prompts"], stages=tensors["stages"], **meta)
+        rest = {k[len("rest_"):]: v for k, v in tensors.items() if k.startswith("rest_")} or None
+        return cls(prototypes=tensors["prototypes"], prompts=tensors["prompts"], stages=tensors["stages"], rest=rest, **meta)
 
 
 @dataclass
@@ -136,6 +152,7 @@ def calibrate(model: STAR, feats: torch.Tensor, labels: torch.Tensor, text: Text
     """
     n = len(text.names)
     pos: list[float] = []
+    pos_of: dict[int, float] = {}
     neg: list[float] = []
     everything = model.build_prototypes(feats, labels, text)
     for i in range(len(labels)):
@@ -146,6 +163,7 @@ def calibrate(model: STAR, feats: torch.Tensor, labels: torch.Tensor, text: Text
         d, _ = _distances(model, feats[i : i + 1], protos, text)
         if held_out:
             pos.append(float(d[0, c]))
+            pos_of[i] = pos[-1]
         if n > 1:
             neg.append(float(torch.cat([d[0, :c], d[0, c + 1 :]]).min()))
     if pos and neg:
@@ -159,7 +177,51 @@ def calibrate(model: STAR, feats: torch.Tensor, labels: torch.Tensor, text: Text
         threshold, temperature = median_neg - 0.1 * abs(median_neg), 0.5
     else:
         threshold, temperature = float("inf"), 0.5
-    return {"threshold": threshold, "temperature": temperature, "pos": pos, "neg": neg}
+    return {"threshold": threshold, "temperature": temperature, "pos": pos, "neg": neg, "pos_of": pos_of}
+
+
+def active_span(feats: torch.Tensor, rest_share: float = 0.1, level: float = 0.5) -> tuple[int, int]:
+    """The span [a, b) of a clip's frames where the person acts, between the rest poses it starts and ends in.
+
+    feats: (N, D) frame features. The rest poses are the means of the first and last
+    ``rest_share`` of the frames; a frame is active when its cosine distance to the nearer rest
+    pose exceeds ``level`` times the largest such distance. A clip with no motion is all active.
+    """
+    n = len(feats)
+    k = max(1, int(round(rest_share * n)))
+    unit = F.normalize(feats.float(), dim=-1)
+    rests = F.normalize(torch.stack([unit[:k].mean(0), unit[-k:].mean(0)]), dim=-1)
+    dist = 1.0 - (unit @ rests.T).amax(dim=1)
+    if n < 3 or float(dist.max()) < 0.02:
+        return 0, n
+    active = torch.nonzero(dist > level * dist.max()).flatten()
+    return int(active[0]), int(active[-1]) + 1
+
+
+def _segment_centres(n: int, T: int) -> np.ndarray:
+    return np.minimum(((np.arange(T) + 0.5) * n / T).astype(int), n - 1)
+
+
+def support_features(embedder: FrameEmbedder, clip: ClipRef, T: int, trim_rest: bool,
+                     cancel: Optional[CancelFn] = None) -> tuple[torch.Tensor, float, Optional[torch.Tensor]]:
+    """(T, D) features of one example clip, its length in seconds, and (T, D) features of its rest frames.
+
+    With ``trim_rest`` the T frames are the segment centres of the clip's active span (the idle
+    lead-in and lead-out cut off, see :func:`active_span`), the length is that span's, and the
+    rest features are T frames picked from the lead-in and lead-out (None where there are none).
+    """
+    if not trim_rest:
+        info = probe(clip.path)
+        start = clip.start_s or 0.0
+        end = clip.end_s if clip.end_s is not None else info.duration_s
+        return embedder.clip(clip.path, T, clip.start_s, clip.end_s), max(end - start, 1.0 / max(info.fps, 1.0)), None
+    dense = embedder.clip_frames(clip.path, clip.start_s, clip.end_s, cancel)
+    a, b = active_span(dense.feats)
+    frame_s = 1.0 / max(dense.fps, 1.0)
+    active = dense.feats[torch.from_numpy(a + _segment_centres(b - a, T))]
+    idle = torch.cat([dense.feats[:a], dense.feats[b:]])
+    rest = idle[torch.from_numpy(_segment_centres(len(idle), T))] if len(idle) else None
+    return active, max(float(dense.times[b - 1] - dense.times[a]) + frame_s, frame_s), rest
 
 
 def build_bank(
@@ -168,8 +230,15 @@ def build_bank(
     actions: Sequence[ActionExamples],
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFn] = None,
+    trim_rest: bool = True,
 ) -> PrototypeBank:
-    """Embed every support clip (cached) and build the prototype bank with a calibrated threshold."""
+    """Embed every support clip (cached) and build the prototype bank with a calibrated threshold.
+
+    With ``trim_rest`` each example's idle lead-in and lead-out are left out of its prototype and
+    of the labeling window's length (the window is the median length of the examples' active spans),
+    and they make a rest prototype ("a person standing still"): windows closer to it than to any
+    action are background.
+    """
     if not actions:
         raise ValueError("no actions: add at least one action with an example clip")
     for action in actions:
@@ -177,17 +246,17 @@ def build_bank(
             raise ValueError(f"action {action.name!r} has no example clip; add at least one")
     T = model.cfg.num_frames
     total = sum(len(a.clips) for a in actions)
-    feats, labels, lengths = [], [], []
+    feats, labels, lengths, rests = [], [], [], []
     done = 0
     for c, action in enumerate(actions):
         for clip in action.clips:
             check_cancel(cancel)
-            feats.append(embedder.clip(clip.path, T, clip.start_s, clip.end_s))
+            clip_feats, length, rest = support_features(embedder, clip, T, trim_rest, cancel)
+            feats.append(clip_feats)
             labels.append(c)
-            info = probe(clip.path)
-            start = clip.start_s or 0.0
-            end = clip.end_s if clip.end_s is not None else info.duration_s
-            lengths.append(max(end - start, 1.0 / max(info.fps, 1.0)))
+            lengths.append(length)
+            if rest is not None:
+                rests.append(rest)
             done += 1
             report(progress, done, total, f"{action.name}: {Path(clip.path).name}")
     names = [a.name for a in actions]
@@ -198,14 +267,42 @@ def build_bank(
         label_t = torch.tensor(labels, device=device)
         prototypes = model.build_prototypes(support, label_t, text)
         cal = calibrate(model, support, label_t, text)
+        rest = _rest_class(model, support, label_t, text, cal["pos_of"], torch.stack(rests).to(device)) if rests else None
     stages = text.stages
     descriptors = [list(a.descriptors) if a.descriptors else [] for a in actions]
     return PrototypeBank(
         names=names, descriptors=descriptors, prototypes=prototypes.cpu(), prompts=text.prompts.cpu(),
         stages=stages.cpu(), threshold=cal["threshold"], temperature=cal["temperature"],
         window_s=float(statistics.median(lengths)), model_name=model.cfg.name,
-        backbone_id=embedder.backbone_id, calibration={"pos": cal["pos"], "neg": cal["neg"]},
+        backbone_id=embedder.backbone_id, calibration={"pos": cal["pos"], "neg": cal["neg"]}, rest=rest,
     )
+
+
+def _rest_class(model: STAR, support: torch.Tensor, labels: torch.Tensor, text: TextBank,
+                pos_of: dict[int, float], rests: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The rest class from the examples' idle frames: prototype, text, and the offset on its distance.
+
+    A window is background when (nearest action distance - rest distance) > offset. The offset lies
+    just past the idle frames' margins (their 10 % quantile), a tenth of the way towards the median
+    margin of the examples themselves (their own class held out, as in :func:`calibrate`): windows
+    of a long video straddle rest and action, so the cut sits near the idle side.
+    """
+    rest_text = model.encode_text([REST_NAME], [REST_DESCRIPTORS])
+    zeros = torch.zeros(len(rests), dtype=torch.long, device=rests.device)
+    prototype = model.build_prototypes(rests, zeros, rest_text)
+    actions = model.build_prototypes(support, labels, text)
+    both = TextBank([*text.names, REST_NAME], torch.cat([text.prompts, rest_text.prompts]),
+                    torch.cat([text.stages, rest_text.stages]))
+    protos = torch.cat([actions, prototype])
+    d_rest, _ = _distances(model, rests, protos, both)
+    d_act, _ = _distances(model, support, protos, both)
+    idle_margin = (d_rest[:, :-1].min(1).values - d_rest[:, -1]).cpu().numpy()
+    own = torch.tensor([pos_of.get(i, float(d_act[i, int(c)])) for i, c in enumerate(labels)], device=d_act.device)
+    act_margin = (own - d_act[:, -1]).cpu().numpy()
+    idle_edge = float(np.quantile(idle_margin, 0.1))
+    offset = idle_edge + 0.1 * (float(np.median(act_margin)) - idle_edge)
+    return {"prototype": prototype[0].cpu(), "prompt": rest_text.prompts[0].cpu(), "stages": rest_text.stages[0].cpu(),
+            "offset": torch.tensor(offset)}
 
 
 def window_starts(n_frames: int, window: int, stride: int) -> list[int]:
@@ -273,8 +370,8 @@ def label_features(model: STAR, bank: PrototypeBank, video: VideoFeatures, param
     threshold = params.threshold if params.threshold is not None else bank.threshold
     temperature = params.temperature or bank.temperature
     device = next(model.parameters()).device
-    text = bank.text().to(device)
-    protos = bank.prototypes.to(device)
+    protos, text = bank.scoring()
+    protos, text = protos.to(device), text.to(device)
     feats = video.feats.to(device)
     prob_sum = np.zeros((f, n + 1))
     cover = np.zeros(f)
@@ -287,8 +384,10 @@ def label_features(model: STAR, bank: PrototypeBank, video: VideoFeatures, param
         picks = np.stack([window_picks(s, window, T, f) for s in chunk])
         dist, tsa = _distances(model, feats[torch.from_numpy(picks).to(device)], protos, text)
         bg = torch.full((len(chunk), 1), float(threshold), device=device)
-        probs = torch.softmax(-torch.cat([dist, bg], dim=1) / temperature, dim=1).cpu().numpy()
-        tsa = tsa.cpu().numpy()
+        if bank.rest is not None:  # the rest class: background where its margin says so
+            bg = torch.minimum(bg, dist[:, n:] + float(bank.rest["offset"]))
+        probs = torch.softmax(-torch.cat([dist[:, :n], bg], dim=1) / temperature, dim=1).cpu().numpy()
+        tsa = tsa[..., :n].cpu().numpy()
         for s, p, pk, m in zip(chunk, probs, picks, tsa):
             end = min(s + window, f)
             prob_sum[s:end] += p

@@ -1,4 +1,4 @@
-"""The bundled-model file format and loading path (no asset is shipped yet: see docs/benchmark.md)."""
+"""The bundled-model file format and loading path."""
 import socket
 
 import pytest
@@ -6,6 +6,7 @@ import torch
 
 from star_model import create_model
 from star_model.bundled import ASSET_NAME, CARD_NAME, bundled_checkpoint_path, default_model_source, load_bundled, save_bundled
+from star_model.evaluate import EvalSettings, labeling_quality
 
 
 @pytest.fixture()
@@ -40,7 +41,8 @@ def test_saved_bundle_loads_offline_through_create_model(assets, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", no_network)
     loaded = create_model("star-tiny", pretrained="bundled")
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
-        tol = 0.05 * a.abs().max().item() + 1e-6 if name == "backbone.clip.token_embedding.weight" else 1e-3 * a.abs().max().item() + 1e-6
+        int8 = a.ndim >= 2 and name.startswith(("backbone.clip.token_embedding.", "backbone.clip.visual."))
+        tol = a.abs().max().item() / (200 if int8 else 1000) + 1e-6  # int8: about half a step of the row scale
         assert torch.allclose(a, b, atol=tol), name
     with pytest.raises(ValueError, match="star-tiny only"):
         create_model("star-vitb16", pretrained="bundled")
@@ -53,3 +55,14 @@ def test_compact_format_round_trip_is_exact(assets, tmp_path):
     again = load_bundled(path=tmp_path / "again" / ASSET_NAME)
     for (name, a), b in zip(first.state_dict().items(), again.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_shipped_model_labels_a_long_video_well_above_chance(tmp_path, monkeypatch):
+    """The model in assets/ (no STAR_ASSETS_DIR override), offline, on a long video of unseen actions."""
+    monkeypatch.delenv("STAR_ASSETS_DIR", raising=False)
+    monkeypatch.setenv("STAR_CACHE_DIR", str(tmp_path / "cache"))
+    model = create_model("star-tiny", pretrained="bundled")
+    settings = EvalSettings(long_videos=1, long_duration_s=40.0, long_clips=5, long_actions=4, seed=11)
+    quality = labeling_quality(model, settings, tmp_path, say=lambda message: None)
+    # measured: frame accuracy 0.806 against a majority-label share of 0.519 (benchmark: see docs/benchmark.md)
+    assert quality["frame_accuracy"] >= quality["majority"] + 0.15, quality

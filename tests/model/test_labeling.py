@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from star_model import create_model
 from star_model.export import BACKGROUND, SEGMENT_COLUMNS, read_segments_csv, write_frames_csv, write_segments_csv
 from star_model.features import FeatureCache, FrameEmbedder
 from star_model.labeling import (
     LabelingParams,
     PrototypeBank,
+    active_span,
     build_bank,
     label_video,
     merge_short_runs,
@@ -78,7 +80,7 @@ def test_adding_an_action_reuses_the_feature_cache(tiny_model, synth_set, tmp_pa
     new_clips = [c.path for c in actions[2].clips]
     assert second.decoded[video] == 0 and second.embedded[video] == 0
     assert all(second.decoded[p] == 0 and second.embedded[p] == 0 for p in old_clips)
-    assert all(second.embedded[p] == tiny_model.cfg.num_frames for p in new_clips)
+    assert all(second.embedded[p] == second.decoded[p] > tiny_model.cfg.num_frames for p in new_clips)  # every frame, once
     assert np.array_equal(after.times, before.times)
     assert after.scores.shape[1] == 4
 
@@ -96,14 +98,30 @@ def test_damaged_cache_entry_is_recomputed(tiny_model, synth_set, tmp_path, capl
     assert torch.allclose(feats.feats, reference.feats, atol=1e-5)
 
 
-def test_bank_round_trip(tiny_model, embedder, synth_set, tmp_path):
-    bank = build_bank(tiny_model, embedder, load_actions_dir(synth_set))
-    assert bank.prototypes.shape == (3, tiny_model.cfg.num_frames, tiny_model.cfg.embed_dim)
-    assert 2.0 < bank.window_s < 6.5
+def test_bank_round_trip(synth_set, tmp_path):
+    """With the shipped model (random towers barely tell frames apart, so they find no rest pose)."""
+    model = create_model("star-tiny", pretrained="bundled")
+    embedder = FrameEmbedder(model, FeatureCache(tmp_path / "cache"))
+    bank = build_bank(model, embedder, load_actions_dir(synth_set))
+    assert bank.prototypes.shape == (3, model.cfg.num_frames, model.cfg.embed_dim)
+    assert 0.5 < bank.window_s < 6.5
     assert np.isfinite(bank.threshold)
+    assert bank.rest["prototype"].shape == bank.prototypes.shape[1:] and np.isfinite(float(bank.rest["offset"]))
     loaded = PrototypeBank.load(bank.save(tmp_path / "prototypes.safetensors"))
     assert loaded.names == bank.names and torch.equal(loaded.prototypes, bank.prototypes)
     assert loaded.threshold == bank.threshold
+    assert loaded.rest.keys() == bank.rest.keys() and all(torch.equal(loaded.rest[k], v) for k, v in bank.rest.items())
+    untrimmed = build_bank(model, embedder, load_actions_dir(synth_set), trim_rest=False)
+    assert untrimmed.rest is None and untrimmed.window_s >= bank.window_s
+
+
+def test_active_span_cuts_the_rest_pose_at_both_ends():
+    rest, move = torch.zeros(64), torch.zeros(64)
+    rest[0], move[1] = 1.0, 1.0
+    ramp = [torch.nn.functional.normalize(rest + a * move, dim=0) for a in np.linspace(0.2, 3.0, 6)]
+    clip = torch.stack([rest] * 7 + ramp + ramp[::-1] + [rest] * 5)
+    assert active_span(clip) == (7 + 2, 7 + 10)
+    assert active_span(torch.stack([rest] * 12)) == (0, 12)
 
 
 def test_a_damaged_long_video_labels_its_intact_part(tiny_model, embedder, synth_set, tmp_path, caplog):
