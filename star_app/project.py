@@ -95,6 +95,7 @@ class ProjectSettings:
     rate: float = 4.0
     window_s: Optional[float] = None
     threshold: Optional[float] = None
+    trim_rest: bool = True
 
 
 @dataclass
@@ -129,7 +130,7 @@ class Project:
         """A key of what prototypes depend on (actions, examples, descriptors, model settings)."""
         s = self.settings
         payload = {"actions": [asdict(a) for a in self.actions],
-                   "model": [s.device, s.model, s.pretrained, s.checkpoint]}
+                   "model": [s.device, s.model, s.pretrained, s.checkpoint], "trim_rest": s.trim_rest}
         payload["actions"] = [{k: v for k, v in a.items() if k != "color"} for a in payload["actions"]]
         return hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=12).hexdigest()
 

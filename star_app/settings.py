@@ -36,6 +36,7 @@ class AppSettings:
     rate: float = 4.0
     window_s: float = 0.0  # 0: the median example length
     threshold: float = 0.0  # 0: calibrated from the examples
+    trim_rest: bool = True  # examples start and end at rest: cut that off, and learn background from it
     llm_url: str = ""
     llm_model: str = "default"
     llm_key: str = ""

@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--rate", type=float, default=4.0, help="labeling rate in frames per second (default 4)")
     label.add_argument("--window", type=float, help="window length in seconds (default: median example length)")
     label.add_argument("--threshold", type=float, help="background distance threshold (default: calibrated)")
+    label.add_argument("--tight-examples", action="store_true",
+                       help="the example clips are trimmed tightly to the action: keep their ends (no rest class)")
     _add_model_options(label)
     label.set_defaults(func=_cmd_label)
 
@@ -134,7 +136,7 @@ def _cmd_label(args: argparse.Namespace) -> int:
     if not videos:
         return 2
     model, embedder = load_engine(args.model, args.checkpoint, args.pretrained, args.device, args.cache_dir)
-    bank = build_bank_with_bar(model, embedder, actions)
+    bank = build_bank_with_bar(model, embedder, actions, trim_rest=not args.tight_examples)
     params = LabelingParams(rate=args.rate, window_s=args.window, threshold=args.threshold)
     args.out.mkdir(parents=True, exist_ok=True)
     for video in videos:

@@ -40,11 +40,12 @@ def load_engine(
     return star, FrameEmbedder(star, FeatureCache(cache_dir) if cache_dir else None)
 
 
-def build_bank_with_bar(model: STAR, embedder: FrameEmbedder, actions: Sequence[ActionExamples]) -> PrototypeBank:
+def build_bank_with_bar(model: STAR, embedder: FrameEmbedder, actions: Sequence[ActionExamples],
+                        trim_rest: bool = True) -> PrototypeBank:
     """``build_bank`` with a progress bar on stderr."""
     bar = ProgressBar("examples")
     try:
-        return build_bank(model, embedder, actions, progress=bar)
+        return build_bank(model, embedder, actions, progress=bar, trim_rest=trim_rest)
     finally:
         bar.close()
 

@@ -34,7 +34,7 @@ def engine_settings(app: AppSettings) -> ProjectSettings:
         device=app.device, model=app.model,
         pretrained=app.pretrained or None if app.model_source == "pretrained" else None,
         checkpoint=app.checkpoint or None if app.model_source == "checkpoint" else None,
-        rate=app.rate, window_s=app.window, threshold=app.bg_threshold)
+        rate=app.rate, window_s=app.window, threshold=app.bg_threshold, trim_rest=app.trim_rest)
 
 
 class JobController(QObject):

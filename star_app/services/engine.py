@@ -100,7 +100,8 @@ class Engine:
         """Build the prototype bank of ``actions`` (kept in memory and written to ``out``); returns the names."""
         with self._lock:
             model, embedder = self._load(ModelChoice.of(settings), progress)
-            bank = build_bank(model, embedder, _examples(actions), progress=progress, cancel=cancel)
+            bank = build_bank(model, embedder, _examples(actions), progress=progress, cancel=cancel,
+                              trim_rest=settings.trim_rest)
             check_cancel(cancel)
             if out is not None:
                 bank.save(out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
@@ -57,6 +57,12 @@ class SettingsDialog(QDialog):
         labeling_form.addRow("Labeling rate", self.rate)
         labeling_form.addRow("Window length", self.window)
         labeling_form.addRow("Background threshold", self.threshold)
+        self.trim_rest = QCheckBox("Examples start and end at rest")
+        self.trim_rest.setChecked(settings.trim_rest)
+        self.trim_rest.setToolTip("Cut the still frames at both ends of each example off its prototype and learn "
+                                  "the background from them. Untick when your examples are trimmed tightly "
+                                  "to the action.")
+        labeling_form.addRow("", self.trim_rest)
 
         self.llm_url = QLineEdit(settings.llm_url)
         self.llm_url.setPlaceholderText("e.g. http://127.0.0.1:8080/v1 (empty: template descriptors)")
@@ -127,6 +133,7 @@ class SettingsDialog(QDialog):
             model_source=SOURCES[max(0, self.source_buttons.checkedId())], model=self.model.currentText(),
             pretrained=self.pretrained.text().strip(), checkpoint=self.checkpoint.text().strip(),
             rate=self.rate.value(), window_s=self.window.value(), threshold=self.threshold.value(),
+            trim_rest=self.trim_rest.isChecked(),
             llm_url=self.llm_url.text().strip(), llm_model=self.llm_model.text().strip() or "default",
             llm_key=self.llm_key.text(), retrain_steps=self.retrain_steps.value(),
         )

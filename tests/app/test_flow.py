@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import QElapsedTimer, QTimer
 
@@ -160,3 +161,20 @@ def test_relabel_reuses_cached_features(make_window, qtbot, dataset, long_video,
     added = embedder.embedded[str(window.current_video)] - embedded
     assert 0 < added <= round((seg.end_s - seg.start_s) * probe(window.current_video).fps) + 1
     log.info("re-labeling took %.1f s", time.monotonic() - t0)
+
+
+def test_tight_examples_setting_reaches_the_prototypes(make_window, qtbot, dataset, long_video, shared_engine):
+    window = make_window(shared_engine)
+    for action in ACTIONS[:2]:
+        window.files.drop_examples([str(p) for p in clips(dataset, action)])
+    window.files.drop_videos([str(long_video)])
+    window.label_current()
+    wait_idle(qtbot, window)
+    trimmed = shared_engine._bank[1]
+    assert trimmed.rest is not None  # the examples' still ends make the rest class
+    window.apply_settings(replace(window.settings, trim_rest=False))
+    window.label_current()
+    wait_idle(qtbot, window)
+    assert window.last_message == ("", ""), window.last_message
+    whole = shared_engine._bank[1]
+    assert whole.rest is None and whole.window_s > trimmed.window_s

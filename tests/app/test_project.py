@@ -72,3 +72,21 @@ def test_settings_persist_in_the_config_dir(app_dirs):
     assert (app_dirs / "config" / "settings.json").is_file()
     loaded = load_settings()
     assert loaded == settings and loaded.recent == ["/p/one.star", "/p/two.star"]
+
+
+def test_tight_examples_checkbox_reaches_the_engine_settings_and_the_prototype_key(qtbot, app_dirs):
+    from star_app.controllers.job_controller import engine_settings
+    from star_app.views.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(AppSettings(), ["star-tiny"], "")
+    qtbot.addWidget(dialog)
+    assert dialog.trim_rest.isChecked()
+    dialog.trim_rest.click()
+    edited = dialog.result_settings()
+    assert edited.trim_rest is False and engine_settings(edited).trim_rest is False
+    project = Project()
+    before = project.actions_signature()
+    project.settings = engine_settings(edited)
+    assert project.actions_signature() != before  # the prototypes are rebuilt
+    save_settings(edited)
+    assert load_settings().trim_rest is False

@@ -123,3 +123,15 @@ def test_entry_point_exit_code_and_single_error_line(tmp_path):
     assert res.returncode == 2
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "missing.mp4" in lines[0]
+
+
+def test_tight_examples_keeps_the_examples_whole(actions_dir, synth_set, tmp_path):
+    long = synth_set / "long" / "long_000.mp4"
+    frames = {}
+    for flag in ([], ["--tight-examples"]):
+        out = tmp_path / ("tight" if flag else "trimmed")
+        code = main(["label", str(long), "--actions", str(actions_dir), "--out", str(out),
+                     "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", *flag])
+        assert code == 0
+        frames[bool(flag)] = (out / "long_000.frames.csv").read_text()
+    assert frames[True] != frames[False]  # whole examples, no rest class: other prototypes, other scores
