@@ -180,6 +180,7 @@ def run_benchmark(settings: EvalSettings, methods: Optional[Sequence[str]] = Non
                   for shot in (1, 5)}
     results: dict[str, dict] = {}
     for name in methods:
+        torch.manual_seed(settings.seed)  # each head starts from the same seeded initialisation in every run
         method, module = build_method(name, towers)
         if module is not None:
             say(f"meta-training {name} ({tcfg.steps} episodes)")
