@@ -141,16 +141,19 @@ def synthetic_source(model: STAR, actions: list[Action], clips: int, seed: tuple
     return FeatureSource.from_frames(model, [a.name for a in actions], data, [list(a.descriptors) for a in actions])
 
 
-def build_bundled(out_dir: Path, seed: int = 0, pretrain_steps: int = PretrainConfig.steps, train_steps: int = 200,
+def build_bundled(out_dir: Path, seed: int = 0, pretrain_steps: Optional[int] = None, train_steps: int = 200,
                   clips_per_action: int = 20, device: str | torch.device = "cpu", say: Optional[Say] = None) -> dict:
-    """Run the whole recipe and write the bundled model into ``out_dir``; returns the model card."""
+    """Run the whole recipe and write the bundled model into ``out_dir``; returns the model card.
+
+    ``pretrain_steps`` None takes :class:`PretrainConfig`'s budget.
+    """
     say = say or log.info
     start = time.perf_counter()
     torch.manual_seed(seed)
     cfg = load_config("star-tiny")
     model = STAR(cfg, warn_random=False).to(device)
     train_actions, val_actions = split_actions("train"), split_actions("val")
-    pcfg = PretrainConfig(steps=pretrain_steps, seed=seed)
+    pcfg = PretrainConfig(steps=pretrain_steps or PretrainConfig.steps, seed=seed)
 
     def on_pretrain(step: int, total: int, loss: float) -> None:
         if step % 25 == 0 or step == total:

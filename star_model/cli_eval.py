@@ -29,7 +29,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     bundle = sub.add_parser("bundle", help="build the bundled default model (pretraining + meta-training, CPU ok)")
     bundle.add_argument("--out", type=Path, default=Path("assets"))
     bundle.add_argument("--seed", type=int, default=0)
-    bundle.add_argument("--pretrain-steps", type=int, default=1800)
+    bundle.add_argument("--pretrain-steps", type=int, help="tower pretraining steps (default: the recipe's)")
     bundle.add_argument("--train-steps", type=int, default=200)
     bundle.add_argument("--clips", type=int, default=20, help="rendered clips per meta-train action (default 20)")
     bundle.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])

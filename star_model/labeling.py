@@ -94,9 +94,7 @@ class PrototypeBank:
         """Prototypes (N or N + 1, T, D) and text to score windows against: the actions, then rest if known."""
         if self.rest is None:
             return self.prototypes, self.text()
-        return (torch.cat([self.prototypes, self.rest["prototype"][None]]),
-                TextBank([*self.names, REST_NAME], torch.cat([self.prompts, self.rest["prompt"][None]]),
-                         torch.cat([self.stages, self.rest["stages"][None]])))
+        return with_rest(self.prototypes, self.text(), self.rest["prototype"], self.rest["prompt"], self.rest["stages"])
 
     def save(self, path: Path) -> Path:
         """Write ``path`` (safetensors; the rest in its JSON metadata) atomically."""
@@ -118,6 +116,14 @@ class PrototypeBank:
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
         rest = {k[len("rest_"):]: v for k, v in tensors.items() if k.startswith("rest_")} or None
         return cls(prototypes=tensors["prototypes"], prompts=tensors["prompts"], stages=tensors["stages"], rest=rest, **meta)
+
+
+def with_rest(prototypes: torch.Tensor, text: TextBank, rest_prototype: torch.Tensor, rest_prompt: torch.Tensor,
+              rest_stages: torch.Tensor) -> tuple[torch.Tensor, TextBank]:
+    """The actions' prototypes (N, T, D) and text with the rest class appended as class N."""
+    return (torch.cat([prototypes, rest_prototype[None]]),
+            TextBank([*text.names, REST_NAME], torch.cat([text.prompts, rest_prompt[None]]),
+                     torch.cat([text.stages, rest_stages[None]])))
 
 
 @dataclass
@@ -151,8 +157,7 @@ def calibrate(model: STAR, feats: torch.Tensor, labels: torch.Tensor, text: Text
     Returns threshold and temperature in distance units, and the raw statistics.
     """
     n = len(text.names)
-    pos: list[float] = []
-    pos_of: dict[int, float] = {}
+    pos_of: dict[int, float] = {}  # support index -> distance to its own class, held out
     neg: list[float] = []
     everything = model.build_prototypes(feats, labels, text)
     for i in range(len(labels)):
@@ -162,10 +167,10 @@ def calibrate(model: STAR, feats: torch.Tensor, labels: torch.Tensor, text: Text
         protos = model.build_prototypes(feats[keep], labels[keep], text) if held_out else everything
         d, _ = _distances(model, feats[i : i + 1], protos, text)
         if held_out:
-            pos.append(float(d[0, c]))
-            pos_of[i] = pos[-1]
+            pos_of[i] = float(d[0, c])
         if n > 1:
             neg.append(float(torch.cat([d[0, :c], d[0, c + 1 :]]).min()))
+    pos = list(pos_of.values())
     if pos and neg:
         q_pos = float(np.quantile(pos, 0.9))
         q_neg = float(np.median(neg))
@@ -267,7 +272,8 @@ def build_bank(
         label_t = torch.tensor(labels, device=device)
         prototypes = model.build_prototypes(support, label_t, text)
         cal = calibrate(model, support, label_t, text)
-        rest = _rest_class(model, support, label_t, text, cal["pos_of"], torch.stack(rests).to(device)) if rests else None
+        rest = (_rest_class(model, support, label_t, prototypes, text, cal["pos_of"], torch.stack(rests).to(device))
+                if rests else None)
     stages = text.stages
     descriptors = [list(a.descriptors) if a.descriptors else [] for a in actions]
     return PrototypeBank(
@@ -278,7 +284,7 @@ def build_bank(
     )
 
 
-def _rest_class(model: STAR, support: torch.Tensor, labels: torch.Tensor, text: TextBank,
+def _rest_class(model: STAR, support: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor, text: TextBank,
                 pos_of: dict[int, float], rests: torch.Tensor) -> dict[str, torch.Tensor]:
     """The rest class from the examples' idle frames: prototype, text, and the offset on its distance.
 
@@ -289,11 +295,8 @@ def _rest_class(model: STAR, support: torch.Tensor, labels: torch.Tensor, text: 
     """
     rest_text = model.encode_text([REST_NAME], [REST_DESCRIPTORS])
     zeros = torch.zeros(len(rests), dtype=torch.long, device=rests.device)
-    prototype = model.build_prototypes(rests, zeros, rest_text)
-    actions = model.build_prototypes(support, labels, text)
-    both = TextBank([*text.names, REST_NAME], torch.cat([text.prompts, rest_text.prompts]),
-                    torch.cat([text.stages, rest_text.stages]))
-    protos = torch.cat([actions, prototype])
+    prototype = model.build_prototypes(rests, zeros, rest_text)[0]
+    protos, both = with_rest(prototypes, text, prototype, rest_text.prompts[0], rest_text.stages[0])
     d_rest, _ = _distances(model, rests, protos, both)
     d_act, _ = _distances(model, support, protos, both)
     idle_margin = (d_rest[:, :-1].min(1).values - d_rest[:, -1]).cpu().numpy()
@@ -301,7 +304,7 @@ def _rest_class(model: STAR, support: torch.Tensor, labels: torch.Tensor, text: 
     act_margin = (own - d_act[:, -1]).cpu().numpy()
     idle_edge = float(np.quantile(idle_margin, 0.1))
     offset = idle_edge + 0.1 * (float(np.median(act_margin)) - idle_edge)
-    return {"prototype": prototype[0].cpu(), "prompt": rest_text.prompts[0].cpu(), "stages": rest_text.stages[0].cpu(),
+    return {"prototype": prototype.cpu(), "prompt": rest_text.prompts[0].cpu(), "stages": rest_text.stages[0].cpu(),
             "offset": torch.tensor(offset)}
 
 

@@ -51,7 +51,7 @@ StepFn = Callable[[int, int, float], None]
 
 @dataclass
 class PretrainConfig:
-    """Budget and optimiser of the contrastive pretraining."""
+    """Budget, batches and optimiser of the tower pretraining."""
 
     steps: int = 1800
     clips: int = 32
@@ -220,12 +220,17 @@ def contrastive_loss(backbone: ClipBackbone, feats: torch.Tensor, texts: list[tu
     return loss + video_weight * multi_positive_nce(scale * video @ txt[len(vocab):].T, vpos)
 
 
+def _encode(backbone: ClipBackbone, images: np.ndarray) -> torch.Tensor:
+    """images: (N, H, W, 3) uint8 -> (N, D) raw image embeddings."""
+    x = torch.from_numpy(images).to(backbone.mean.device).permute(0, 3, 1, 2)
+    return backbone.clip.encode_image(backbone.preprocess(x))
+
+
 def pretrain_loss(backbone: ClipBackbone, probes: FrameProbes, batch: Batch, cfg: PretrainConfig,
                   prompt: str) -> torch.Tensor:
     """The loss of one batch: probes on the image embeddings, plus contrastive on them held fixed."""
     device = backbone.mean.device
-    x = torch.from_numpy(batch.images).to(device).permute(0, 3, 1, 2)
-    feats = backbone.clip.encode_image(backbone.preprocess(x))
+    feats = _encode(backbone, batch.images)
     keys, pose = torch.from_numpy(batch.keys).to(device), torch.from_numpy(batch.pose).to(device)
     loss = contrastive_loss(backbone, feats.detach(), batch.texts, batch.names, cfg.frames, prompt, cfg.video_weight)
     return loss + cfg.sup_weight * probes.loss(feats, keys, pose)
@@ -238,9 +243,8 @@ def probe_accuracy(backbone: ClipBackbone, probes: FrameProbes, actions: Sequenc
     pool = ClipPool(actions, clips, backbone.image_size, seed)
     frames = np.concatenate([c.frames[::every] for c in pool.clips])
     keys = np.concatenate([frame_stage_keys(c)[::every] for c in pool.clips])
-    x = torch.from_numpy(frames).to(backbone.mean.device).permute(0, 3, 1, 2)
-    pred = torch.cat([probes.stage(backbone.clip.encode_image(backbone.preprocess(x[i : i + 256])))
-                      for i in range(0, len(x), 256)]).argmax(1).cpu().numpy()
+    pred = torch.cat([probes.stage(_encode(backbone, frames[i : i + 256]))
+                      for i in range(0, len(frames), 256)]).argmax(1).cpu().numpy()
     return float((pred == keys).mean()), float(np.bincount(keys).max() / len(keys))
 
 
