@@ -11,13 +11,13 @@ for b=2, d=256, n=16, L in {8, 64, 512}, every B/C form ((d, n) constant, (b, n,
 last state:
 
   (a) ``mamba_ssm.ops.selective_scan_interface.selective_scan_fn`` on CUDA against our fast
-      CPU form (``star_model.ssm.selective_scan_chunked``) on the same inputs copied to the CPU
+      CPU form (``star_model.ops.selective_scan.selective_scan_chunked``) on the same inputs copied to the CPU
       (with constant (d, n) B the kernel's last state lacks the B[d, n] factor, which it folds
       into the output; those rows compare last_state * B, and notes give the raw difference);
   (b) mamba_ssm's ``Mamba`` on CUDA (our state dict loaded, strict) against our
-      ``star_model.mamba.Mamba`` on the CPU (fp32; bf16 = CUDA autocast), and our Mamba on
+      ``star_model.nn.mamba.Mamba`` on the CPU (fp32; bf16 = CUDA autocast), and our Mamba on
       CUDA against theirs on CUDA (both on the kernel, so about equal);
-  (c) our dispatcher ``star_model.ssm.selective_scan`` on CUDA tensors: it must pick
+  (c) our dispatcher ``star_model.ops.selective_scan.selective_scan`` on CUDA tensors: it must pick
       mamba_ssm's ``selective_scan_fn`` (same function object, the extension's ``fwd`` is
       called, output bit-identical to calling the kernel directly).
 
@@ -51,19 +51,9 @@ import torch  # noqa: E402
 
 logger = logging.getLogger("gpu_check")
 
-try:
-    import star_model  # noqa: F401
-except Exception as _exc:  # noqa: BLE001
-    # The package __init__ pulls in the whole model (open_clip, ...), which a bare GPU box
-    # may lack; ssm.py and mamba.py need only torch and einops, so load them on their own.
-    logger.warning("star_model package import failed (%s); loading ssm/mamba alone", _exc)
-    _pkg = types.ModuleType("star_model")
-    _pkg.__path__ = [str(REPO_ROOT / "star_model")]  # type: ignore[attr-defined]
-    sys.modules["star_model"] = _pkg
-
-from star_model import ssm as our_ssm  # noqa: E402
-from star_model.mamba import Mamba  # noqa: E402
-from star_model.ssm import selective_scan_chunked  # noqa: E402
+import star_model.ops.selective_scan as our_ssm  # noqa: E402
+from star_model.nn.mamba import Mamba  # noqa: E402
+from star_model.ops.selective_scan import selective_scan_chunked  # noqa: E402
 
 # mamba_ssm's own tolerances (tests/ops/test_selective_scan.py).
 TOL = {torch.float32: (6e-4, 2e-3), torch.bfloat16: (3e-2, 5e-2)}
@@ -85,7 +75,7 @@ def load_mamba_ssm() -> Optional[MambaSSM]:
     ``import mamba_ssm`` runs its ``__init__``, which also imports Mamba2/Mamba3 and their
     triton/tilelang kernels; if that fails, ``mamba_ssm`` is registered as a bare package
     (its subpackages' ``__init__`` files are empty) so that the two modules needed here, and
-    star_model.ssm's dispatcher import of ``mamba_ssm.ops.selective_scan_interface``, work.
+    star_model.ops.selective_scan's dispatcher import of ``mamba_ssm.ops.selective_scan_interface``, work.
     """
     how = "package"
     try:
@@ -227,10 +217,10 @@ def check_dispatcher(m: MambaSSM, rows: List[Row]) -> List[str]:
     our_ssm.mamba_ssm_scan_fn.cache_clear()
     picked = our_ssm.mamba_ssm_scan_fn()
     same = picked is m.scan_fn
-    logger.info("dispatcher: star_model.ssm.mamba_ssm_scan_fn() -> %s.%s (is mamba_ssm's selective_scan_fn: %s)",
+    logger.info("dispatcher: star_model.ops.selective_scan.mamba_ssm_scan_fn() -> %s.%s (is mamba_ssm's selective_scan_fn: %s)",
                 getattr(picked, "__module__", None), getattr(picked, "__name__", None), same)
     if not same:
-        fails.append("star_model.ssm.mamba_ssm_scan_fn() is not mamba_ssm's selective_scan_fn")
+        fails.append("star_model.ops.selective_scan.mamba_ssm_scan_fn() is not mamba_ssm's selective_scan_fn")
     for form in BC_FORMS:
         for itype in (torch.float32, torch.bfloat16):
             args = make_inputs(form, 64, itype, "cuda", 1000)
@@ -318,7 +308,7 @@ def main() -> int:
         return 2
     m = load_mamba_ssm()
     gpu_name = "mamba_ssm selective_scan_fn (selective_scan_cuda)" if m is not None else "our scan on CUDA"
-    logger.info("torch %s | device: %s | GPU side: %s | CPU side: star_model.ssm.selective_scan_chunked",
+    logger.info("torch %s | device: %s | GPU side: %s | CPU side: star_model.ops.selective_scan.selective_scan_chunked",
                 torch.__version__, torch.cuda.get_device_name(0), gpu_name)
     if m is not None:
         logger.info("mamba_ssm.Mamba path: %s", "fused mamba_inner_fn (causal_conv1d present)" if m.fast_path
@@ -342,7 +332,7 @@ def main() -> int:
     if notes:
         logger.info("note: with constant (d, n) B, mamba_ssm's selective_scan_fn returns a last_state without"
                     " the B factor (its kernel folds B into the output); rows 'dn' compare last_state * B."
-                    " star_model.ssm.selective_scan on CUDA multiplies it back in, so its state matches the CPU path.")
+                    " star_model.ops.selective_scan.selective_scan on CUDA multiplies it back in, so its state matches the CPU path.")
         for n in notes:
             logger.info("note: %s", n)
     for f in fails:

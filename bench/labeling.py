@@ -35,8 +35,10 @@ def measure(video: str, model_name: str, mode: str) -> dict:
     import torch
 
     from star_model import create_model
-    from star_model.features import FeatureCache, FrameEmbedder
-    from star_model.labeling import ActionExamples, ClipRef, build_bank, label_features
+    from star_model.engine.features import FeatureCache, FrameEmbedder
+    from star_model.engine.bank import build_bank
+    from star_model.engine.segmentation import label_features
+    from star_model.schema import ActionExamples, ClipRef
     from star_model.video import iter_frames
 
     logging.disable(logging.WARNING)

@@ -22,12 +22,13 @@ def run_gui(demo: bool = False) -> int:
     from PySide6.QtWidgets import QApplication
 
     from star_app.main_window import MainWindow
+    from star_app.services.engine import Engine
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("STAR Labeler")
     app.setOrganizationName("star-labeler")
-    window = MainWindow()
+    window = MainWindow(Engine())
     window.show()
     if demo:
         window.jobs.open_demo()

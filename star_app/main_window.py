@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
@@ -13,11 +14,10 @@ from star_app.controllers.download_controller import DownloadController
 from star_app.controllers.job_controller import JobController
 from star_app.controllers.project_controller import ProjectController
 from star_app.services.decoder import FrameServer
-from star_app.services.engine import Engine, model_names
 from star_app.services.jobs import JobRunner
 from star_app.services.media import VIDEO_FILTER, MediaError, check_video
-from star_app.services.training import retrain_note
-from star_app.settings import AppSettings, load_settings, save_settings
+from star_app.services.settings_info import model_names, retrain_note
+from star_app.settings import AppSettings, SettingsStore
 from star_app.state.current_time import CurrentTime
 from star_app.state.project_state import ProjectState
 from star_app.views.action_editor import ActionEditor
@@ -30,25 +30,29 @@ from star_app.views.timeline import Timeline
 from star_app.views.videos_panel import VideosPanel
 from star_app.window_menus import build_menus
 
+if TYPE_CHECKING:  # the engine (and torch) is made by the entry point and handed in
+    from star_app.services.engine import Engine
+
 log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    """Composes state, services and views; menus live in ``window_menus``."""
+    """Composes state, services and views; menus live in ``window_menus``. ``engine`` is the one
+    :class:`~star_app.services.engine.Engine`, made by the caller (``star_app.app.run_gui``)."""
 
-    def __init__(self, settings: Optional[AppSettings] = None, engine: Optional[Engine] = None) -> None:
+    def __init__(self, engine: Engine, settings: Optional[AppSettings] = None) -> None:
         super().__init__()
-        self.settings = settings or load_settings()
+        self.store = SettingsStore(settings, self)
         self.state = ProjectState(self)
         self.current = CurrentTime(self)
         self.runner = JobRunner(self)
         self.frames = FrameServer(parent=self)
-        self.engine = engine or Engine()
+        self.engine = engine
         self.last_message: tuple[str, str] = ("", "")
         self.preview: Optional[tuple[str, int]] = None
-        self.files = ProjectController(self.state, self.settings, self.show_error, self.show_status,
+        self.files = ProjectController(self.state, self.store, self.show_error, self.show_status,
                                        lambda: self.runner.busy, self)
-        self.jobs = JobController(self.state, self.runner, self.engine, self.settings, self.show_error,
+        self.jobs = JobController(self.state, self.runner, self.engine, self.store, self.show_error,
                                   self.show_status, self)
         self.downloads = DownloadController(self, self.show_error, self.show_status, self)
 
@@ -94,6 +98,11 @@ class MainWindow(QMainWindow):
         self.menu_actions: dict[str, QAction] = build_menus(self)
         self._update_title()
 
+    @property
+    def settings(self) -> AppSettings:
+        """The current settings (changed only through ``self.store``)."""
+        return self.store.settings
+
     # --- messages --------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
         """A non-blocking error box (the text is also logged and kept in ``last_message``)."""
@@ -134,13 +143,13 @@ class MainWindow(QMainWindow):
         if act is None or not 0 <= index < len(act.examples):
             return
         try:
-            info = check_video(act.examples[index].path)
+            video = check_video(act.examples[index].path)
         except MediaError as exc:
             self.show_error("Cannot show the example", str(exc))
             return
         self.timeline.set_video(None)
-        self.plot.show_data(None, [], info.duration_s)
-        self.player.load(act.examples[index].path, f"{action}: example {index + 1}", info.duration_s, info.fps)
+        self.plot.show_data(None, [], video.duration_s)
+        self.player.load(act.examples[index].path, f"{action}: example {index + 1}", video.duration_s, video.fps)
         start = act.examples[index].start_s
         if start:
             self.current.set_time(start)
@@ -225,17 +234,15 @@ class MainWindow(QMainWindow):
         at once, or after a download in a progress dialog; a failed or cancelled download leaves the
         model choice as it was."""
         model_keys = ("model_source", "model", "pretrained")
+        values = {f.name: getattr(edited, f.name) for f in fields(edited)}
         if edited.model_source != "pretrained" or not edited.pretrained:
-            self.settings.__dict__.update(edited.__dict__)
-            save_settings(self.settings)
+            self.store.update(**values)
             self.show_status("Settings saved")
             return
-        self.settings.__dict__.update({k: v for k, v in edited.__dict__.items() if k not in model_keys})
-        save_settings(self.settings)
+        self.store.update(**{k: v for k, v in values.items() if k not in model_keys})
 
         def take_model() -> None:
-            self.settings.__dict__.update({k: getattr(edited, k) for k in model_keys})
-            save_settings(self.settings)
+            self.store.update(**{k: values[k] for k in model_keys})
             self.show_status(f"Settings saved; using {edited.model} with the pretrained weights {edited.pretrained}")
         if not self.downloads.ensure(edited.model, edited.pretrained, take_model):
             self.show_status("Settings saved except the pretrained tag")
@@ -302,5 +309,5 @@ class MainWindow(QMainWindow):
         self.runner.shutdown(timeout_s=10.0)
         self.downloads.shutdown()
         self.frames.close()
-        save_settings(self.settings)
+        self.store.save()
         event.accept()

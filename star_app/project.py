@@ -1,12 +1,14 @@
 """The project model (plain dataclasses) and its JSON persistence.
 
 A project is a folder ``NAME.star/`` holding ``project.json`` (actions with their
-example clips and stage descriptors, long videos, annotations, the settings last
-used) and the files the services write beside it (``prototypes.safetensors``,
-``labels/*.npz``). ``project.json`` carries ``schema_version``; a file of another
-version is refused with a message. Every write is atomic: the JSON goes to a temp
-file in the same folder, is flushed and fsynced, then renamed over the old file, so
-a crash mid-write leaves the previous file intact.
+example clips and stage descriptors, long videos, annotations, the settings it was
+last labeled with) and the files beside it: ``prototypes.safetensors`` (written by the
+services) and ``labels/*.npz`` (the per-frame labeling results, :func:`save_results`).
+``project.json`` carries ``schema_version``; a file of another version is refused with
+a message. Every write is atomic (:func:`star_model.schema.atomic_write`), so a crash
+mid-write leaves the previous file intact.
+
+The example clips, segments and labeling results are star_model's own schema types.
 """
 from __future__ import annotations
 
@@ -15,10 +17,13 @@ import json
 import logging
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Any, Optional
+
+import numpy as np
+
+from star_model.schema import ActionExamples, ClipRef, LabelingParams, LabelResult, ModelChoice, Segment, atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +31,6 @@ SCHEMA_VERSION = 1
 PROJECT_FILE = "project.json"
 PROTOTYPES_FILE = "prototypes.safetensors"
 SUFFIX = ".star"
-MANUAL = "manual"
-MODEL = "model"
-BACKGROUND = "background"
 
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46a0a0", "#f032e6",
            "#9a6324", "#808000", "#000075", "#e6a800", "#2f8f5b"]
@@ -39,22 +41,17 @@ class ProjectError(Exception):
 
 
 @dataclass
-class ExampleClip:
-    """A support example: a video file and optional in/out points (seconds)."""
-
-    path: str
-    start_s: Optional[float] = None
-    end_s: Optional[float] = None
-
-
-@dataclass
 class Action:
     """An action to recognise: its name, colour, stage descriptors and example clips."""
 
     name: str
     color: str
     descriptors: list[str] = field(default_factory=list)
-    examples: list[ExampleClip] = field(default_factory=list)
+    examples: list[ClipRef] = field(default_factory=list)
+
+    def as_examples(self) -> ActionExamples:
+        """The action as the engine sees it: name, example clips, descriptors (None: generated)."""
+        return ActionExamples(self.name, list(self.examples), list(self.descriptors) or None)
 
 
 @dataclass
@@ -72,41 +69,16 @@ class Video:
 
 
 @dataclass
-class Annotation:
-    """A labelled span; ``end_frame`` is exclusive; ``source`` is ``model`` or ``manual``."""
-
-    label: str
-    start_s: float
-    end_s: float
-    start_frame: int
-    end_frame: int
-    confidence: float = 1.0
-    source: str = MODEL
-
-
-@dataclass
-class ProjectSettings:
-    """The engine settings a project was last built and labeled with."""
-
-    device: str = "auto"
-    model: str = "star-tiny"
-    pretrained: Optional[str] = None
-    checkpoint: Optional[str] = None
-    rate: float = 4.0
-    window_s: Optional[float] = None
-    threshold: Optional[float] = None
-    trim_rest: bool = True
-
-
-@dataclass
 class Project:
-    """Everything a project holds; ``folder`` is where it was last saved (not serialised)."""
+    """Everything a project holds; ``model`` and ``labeling``: the settings it was last labeled with;
+    ``folder`` is where it was last saved (not serialised)."""
 
     name: str = "untitled"
     actions: list[Action] = field(default_factory=list)
     videos: list[Video] = field(default_factory=list)
-    annotations: dict[str, list[Annotation]] = field(default_factory=dict)
-    settings: ProjectSettings = field(default_factory=ProjectSettings)
+    annotations: dict[str, list[Segment]] = field(default_factory=dict)
+    model: ModelChoice = field(default_factory=ModelChoice)
+    labeling: LabelingParams = field(default_factory=LabelingParams)
     bank_signature: Optional[str] = None
     folder: Optional[Path] = None
 
@@ -126,11 +98,10 @@ class Project:
             name, k = f"{base} {k}", k + 1
         return name
 
-    def actions_signature(self) -> str:
-        """A key of what prototypes depend on (actions, examples, descriptors, model settings)."""
-        s = self.settings
+    def actions_signature(self, model: ModelChoice, trim_rest: bool) -> str:
+        """A key of what prototypes depend on (actions, examples, descriptors, the model, trim_rest)."""
         payload = {"actions": [asdict(a) for a in self.actions],
-                   "model": [s.device, s.model, s.pretrained, s.checkpoint], "trim_rest": s.trim_rest}
+                   "model": [model.device, model.model, model.pretrained, model.checkpoint], "trim_rest": trim_rest}
         payload["actions"] = [{k: v for k, v in a.items() if k != "color"} for a in payload["actions"]]
         return hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=12).hexdigest()
 
@@ -162,7 +133,7 @@ def to_dict(project: Project) -> dict[str, Any]:
         "actions": [asdict(a) for a in project.actions],
         "videos": [asdict(v) for v in project.videos],
         "annotations": {k: [asdict(s) for s in v] for k, v in project.annotations.items()},
-        "settings": asdict(project.settings),
+        "settings": {"model": asdict(project.model), "labeling": asdict(project.labeling)},
         "bank_signature": project.bank_signature,
     }
 
@@ -176,13 +147,13 @@ def from_dict(data: dict[str, Any], folder: Optional[Path] = None) -> Project:
                            f"version {SCHEMA_VERSION} only (was it written by a newer release?)")
     try:
         actions = [Action(a["name"], a["color"], list(a.get("descriptors", [])),
-                          [ExampleClip(**e) for e in a.get("examples", [])]) for a in data["actions"]]
+                          [ClipRef(**e) for e in a.get("examples", [])]) for a in data["actions"]]
         return Project(
             name=folder.stem if folder else data.get("name", "untitled"),
             actions=actions,
             videos=[Video(**v) for v in data.get("videos", [])],
-            annotations={k: [Annotation(**s) for s in v] for k, v in data.get("annotations", {}).items()},
-            settings=ProjectSettings(**data.get("settings", {})),
+            annotations={k: [Segment(**s) for s in v] for k, v in data.get("annotations", {}).items()},
+            **_settings(data.get("settings", {})),
             bank_signature=data.get("bank_signature"),
             folder=folder,
         )
@@ -190,35 +161,33 @@ def from_dict(data: dict[str, Any], folder: Optional[Path] = None) -> Project:
         raise ProjectError(f"{where} is not a valid STAR Labeler project ({exc})") from exc
 
 
-def _serialize(project: Project, fh: TextIO) -> None:
-    json.dump(to_dict(project), fh, indent=1)
-    fh.write("\n")
+def _settings(data: dict[str, Any]) -> dict[str, Any]:
+    """The settings a project was last labeled with (older files, which kept them flat, give the defaults)."""
+    if "labeling" not in data:
+        return {}
+    return {"model": ModelChoice(**data["model"]), "labeling": LabelingParams(**data["labeling"])}
 
 
 def save_project(project: Project, folder: Path) -> Path:
     """Write ``folder/project.json`` atomically (temp file, fsync, rename); sets ``project.folder``."""
     folder = project_folder(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".project.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ProjectError(f"cannot write the project to {folder}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            _serialize(project, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / PROJECT_FILE)
+        text = json.dumps(to_dict(project), indent=1) + "\n"
+        atomic_write(folder / PROJECT_FILE, lambda tmp: _write_synced(tmp, text), prefix=".project.")
         _fsync_dir(folder)
     except (OSError, TypeError, ValueError) as exc:
-        raise ProjectError(f"cannot write {folder / PROJECT_FILE}: {exc}") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        raise ProjectError(f"cannot write {folder / PROJECT_FILE}: {getattr(exc, 'strerror', None) or exc}") from exc
     project.folder = folder
     project.name = folder.stem
     log.info("saved project %s", folder)
     return folder
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -249,3 +218,24 @@ def load_project(path: Path) -> Project:
     except json.JSONDecodeError as exc:
         raise ProjectError(f"{file} is not valid JSON ({exc.msg}, line {exc.lineno})") from exc
     return from_dict(data, folder)
+
+
+def save_results(path: Path, result: LabelResult) -> None:
+    """Write a video's per-frame labeling results (``.npz``) atomically; its segments are the project's."""
+    def write(tmp: Path) -> None:
+        np.savez(tmp, names=np.asarray(result.names, dtype=str), frames=result.frames, times=result.times,
+                 scores=result.scores, labels=np.asarray(result.labels, dtype=str), tsa_map=result.tsa_map)
+    atomic_write(path, write, prefix=f".{path.stem}.", suffix=".npz")
+
+
+def load_results(path: Path, video: str) -> Optional[LabelResult]:
+    """The saved per-frame results of ``video``, or None when absent or unreadable (they can be recomputed)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return LabelResult(Path(video).name, [str(n) for n in z["names"]], z["frames"], z["times"], z["scores"],
+                               [str(x) for x in z["labels"]], z["tsa_map"])
+    except (OSError, KeyError, ValueError) as exc:
+        log.warning("cannot read labeling results %s (%s)", path, exc)
+        return None

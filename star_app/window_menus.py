@@ -1,15 +1,42 @@
-"""The main window's menus and keyboard shortcuts."""
+"""The main window's menus and keyboard shortcuts.
+
+The menus call the window through :class:`MenuHost`, what they need of it, so that this module does not
+import the window (which builds the menus with :func:`build_menus`).
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
-if TYPE_CHECKING:
-    from star_app.main_window import MainWindow
+
+class MenuHost(Protocol):
+    """What the menus use of the main window: its commands and the parts the menus drive."""
+
+    settings: Any
+    state: Any
+    jobs: Any
+    runner: Any
+    timeline: Any
+    player: Any
+
+    def menuBar(self) -> Any: ...  # noqa: N802 (Qt API)
+    def new_project(self) -> None: ...
+    def open_project(self, path: Path | None = None) -> None: ...
+    def save(self) -> bool: ...
+    def save_as(self) -> bool: ...
+    def add_action_dialog(self) -> None: ...
+    def add_videos_dialog(self) -> None: ...
+    def export(self, folder: Path | None = None, all_videos: bool = False) -> list[Path]: ...
+    def open_settings(self) -> None: ...
+    def close(self) -> bool: ...
+    def add_selection_as_example(self) -> None: ...
+    def label_current(self) -> None: ...
+    def label_all(self) -> None: ...
+    def show_status(self, text: str) -> None: ...
 
 SHORTCUTS_HELP = """<table>
 <tr><td>Space</td><td>play / pause</td></tr>
@@ -32,7 +59,7 @@ def _add(menu: QMenu, text: str, slot: Callable, shortcut=None) -> QAction:
     return action
 
 
-def _recent_menu(window: "MainWindow", menu: QMenu) -> None:
+def _recent_menu(window: MenuHost, menu: QMenu) -> None:
     menu.clear()
     for path in window.settings.recent:
         _add(menu, path, lambda p=path: window.open_project(Path(p)))
@@ -40,18 +67,33 @@ def _recent_menu(window: "MainWindow", menu: QMenu) -> None:
         menu.addAction("(none)").setEnabled(False)
 
 
-def _segment(window: "MainWindow", edit: Callable[[int], None]) -> None:
+def _segment(window: MenuHost, edit: Callable[[int], None]) -> None:
     if window.timeline.selected >= 0:
         edit(window.timeline.selected)
     else:
         window.show_status("Select a segment on the timeline first")
 
 
-def build_menus(window: "MainWindow") -> dict[str, QAction]:
+def build_menus(window: MenuHost) -> dict[str, QAction]:
     """Create the menus; returns the actions by a short key (tests and the toolbar use them)."""
     bar = window.menuBar()
     acts: dict[str, QAction] = {}
-    project = bar.addMenu("&Project")
+    _project_menu(window, bar.addMenu("&Project"), acts)
+    _edit_menu(window, bar.addMenu("&Edit"), acts)
+    label = bar.addMenu("&Labeling")
+    acts["build"] = _add(label, "&Build prototypes", window.jobs.build, "Ctrl+B")
+    acts["label"] = _add(label, "&Label current video", window.label_current, "Ctrl+L")
+    acts["label_all"] = _add(label, "Label &all videos", window.label_all, "Ctrl+Shift+L")
+    acts["cancel"] = _add(label, "&Cancel the running job", window.runner.cancel, "Esc")
+    _playback_menu(window, bar.addMenu("P&layback"), acts)
+    help_menu = bar.addMenu("&Help")
+    _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Keyboard shortcuts", SHORTCUTS_HELP))
+    busy = [acts[k] for k in ("build", "label", "label_all", "demo", "new", "open")]
+    window.runner.busyChanged.connect(lambda running: [a.setEnabled(not running) for a in busy])
+    return acts
+
+
+def _project_menu(window: MenuHost, project: QMenu, acts: dict[str, QAction]) -> None:
     acts["new"] = _add(project, "&New", window.new_project, QKeySequence.StandardKey.New)
     acts["open"] = _add(project, "&Open…", window.open_project, QKeySequence.StandardKey.Open)
     recent = project.addMenu("Open &recent")
@@ -69,7 +111,8 @@ def build_menus(window: "MainWindow") -> dict[str, QAction]:
     acts["settings"] = _add(project, "Se&ttings…", window.open_settings, QKeySequence.StandardKey.Preferences)
     acts["quit"] = _add(project, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
-    edit = bar.addMenu("&Edit")
+
+def _edit_menu(window: MenuHost, edit: QMenu, acts: dict[str, QAction]) -> None:
     undo = window.state.undo_stack.createUndoAction(window, "&Undo")
     undo.setShortcut(QKeySequence("Ctrl+Z"))
     redo = window.state.undo_stack.createRedoAction(window, "&Redo")
@@ -84,14 +127,9 @@ def build_menus(window: "MainWindow") -> dict[str, QAction]:
     acts["delete"] = _add(edit, "&Delete segment", lambda: _segment(window, tl.delete), QKeySequence.StandardKey.Delete)
     acts["add_example"] = _add(edit, "Add selection as &example", window.add_selection_as_example, "E")
 
-    label = bar.addMenu("&Labeling")
-    acts["build"] = _add(label, "&Build prototypes", window.jobs.build, "Ctrl+B")
-    acts["label"] = _add(label, "&Label current video", window.label_current, "Ctrl+L")
-    acts["label_all"] = _add(label, "Label &all videos", window.label_all, "Ctrl+Shift+L")
-    acts["cancel"] = _add(label, "&Cancel the running job", window.runner.cancel, "Esc")
 
-    play = bar.addMenu("P&layback")
-    p = window.player
+def _playback_menu(window: MenuHost, play: QMenu, acts: dict[str, QAction]) -> None:
+    p, tl = window.player, window.timeline
     acts["play"] = _add(play, "&Play / pause", p.toggle_play, "Space")
     acts["next"] = _add(play, "Next frame", lambda: p.step_frames(1), "Right")
     acts["prev"] = _add(play, "Previous frame", lambda: p.step_frames(-1), "Left")
@@ -102,9 +140,3 @@ def build_menus(window: "MainWindow") -> dict[str, QAction]:
     play.addSeparator()
     acts["zoom_in"] = _add(play, "Zoom timeline in", lambda: tl.zoom(1.5), "+")
     acts["zoom_out"] = _add(play, "Zoom timeline out", lambda: tl.zoom(1 / 1.5), "-")
-
-    help_menu = bar.addMenu("&Help")
-    _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Keyboard shortcuts", SHORTCUTS_HELP))
-    busy = [acts[k] for k in ("build", "label", "label_all", "demo", "new", "open")]
-    window.runner.busyChanged.connect(lambda running: [a.setEnabled(not running) for a in busy])
-    return acts

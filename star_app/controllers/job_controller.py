@@ -1,8 +1,9 @@
 """Engine work started from the GUI: build prototypes, label videos, descriptors, the demo, export.
 
-Each job copies what it needs from the project before it starts (the worker never reads
-live GUI state) and its result is applied on the GUI thread only when it succeeds, so
-a cancelled or failed job leaves the project as it was.
+Each job copies what it needs from the project and the settings before it starts (a
+:class:`JobInput`; the worker never reads live GUI state, and nothing is written back from
+it) and its result is applied on the GUI thread only when it succeeds, so a cancelled or
+failed job leaves the project as it was.
 """
 from __future__ import annotations
 
@@ -11,30 +12,37 @@ import logging
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from star_app.project import ProjectSettings
 from star_app.services.demo import demo_dir, make_demo_project
 from star_app.services.descriptors import generate_descriptors
-from star_app.services.engine import Engine, LabelOutcome
 from star_app.services.export import export_video
 from star_app.services.jobs import JobRunner
-from star_app.settings import AppSettings, config_dir, save_settings
+from star_app.settings import SettingsStore, config_dir
 from star_app.state.project_state import ProjectState
+from star_model.schema import ActionExamples, LabelingParams, LabelResult, ModelChoice
+
+if TYPE_CHECKING:
+    from star_app.services.engine import Engine
 
 log = logging.getLogger(__name__)
 
 
-def engine_settings(app: AppSettings) -> ProjectSettings:
-    """The engine part of the app settings, as recorded in the project."""
-    return ProjectSettings(
-        device=app.device, model=app.model,
-        pretrained=app.pretrained or None if app.model_source == "pretrained" else None,
-        checkpoint=app.checkpoint or None if app.model_source == "checkpoint" else None,
-        rate=app.rate, window_s=app.window, threshold=app.bg_threshold, trim_rest=app.trim_rest)
+@dataclass(frozen=True)
+class JobInput:
+    """What an engine job reads, copied when it starts: the model, the labeling parameters, the
+    actions, the prototypes' key, where saved prototypes are (when they match) and where to write them."""
+
+    model: ModelChoice
+    params: LabelingParams
+    actions: list[ActionExamples]
+    signature: str
+    saved: Optional[Path]
+    out: Optional[Path]
 
 
 class JobController(QObject):
@@ -43,7 +51,7 @@ class JobController(QObject):
     labeled = Signal(str)  # video path
     demoReady = Signal()
 
-    def __init__(self, state: ProjectState, runner: JobRunner, engine: Engine, settings: AppSettings,
+    def __init__(self, state: ProjectState, runner: JobRunner, engine: Engine, settings: SettingsStore,
                  error: Callable[[str, str], None], status: Callable[[str], None],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -58,14 +66,14 @@ class JobController(QObject):
             return False
         return True
 
-    def _snapshot(self):
-        project = self.state.project
-        settings = engine_settings(self.settings)
-        project.settings = settings
-        actions = copy.deepcopy(project.actions)
-        signature = project.actions_signature()
+    def job_input(self) -> JobInput:
+        """The current project's and settings' copy for a build or labeling job."""
+        project, settings = self.state.project, self.settings.settings
+        model, params = settings.model_choice(), settings.labeling
+        signature = project.actions_signature(model, params.trim_rest)
         saved = project.prototypes_path if project.bank_signature == signature else None
-        return actions, settings, signature, saved, project.prototypes_path
+        return JobInput(model, params, copy.deepcopy([a.as_examples() for a in project.actions]), signature, saved,
+                        project.prototypes_path)
 
     def _check_actions(self) -> bool:
         if not self.state.project.actions:
@@ -77,13 +85,13 @@ class JobController(QObject):
         """Build prototypes from the actions' examples."""
         if not self._check_actions():
             return False
-        actions, settings, signature, _saved, out = self._snapshot()
+        job = self.job_input()
 
         def work(progress, cancel):
-            return self.engine.build(settings, actions, signature, out, progress, cancel)
+            return self.engine.build(job.model, job.params, job.actions, job.signature, job.out, progress, cancel)
 
         def done(names: list[str]) -> None:
-            self.state.project.bank_signature = signature
+            self.state.project.bank_signature = job.signature
             self.state.mark_dirty()
             self._status(f"Prototypes built for {len(names)} action(s)")
         return self._start("Building prototypes", work, done)
@@ -95,30 +103,32 @@ class JobController(QObject):
             return False
         if not self._check_actions():
             return False
-        actions, settings, signature, saved, out = self._snapshot()
+        job = self.job_input()
 
-        def work(progress, cancel) -> list[LabelOutcome]:
-            if not self.engine.has_bank(signature, saved):
-                self.engine.build(settings, actions, signature, out, progress, cancel)
-            outcomes = []
+        def work(progress, cancel) -> list[LabelResult]:
+            if not self.engine.has_bank(job.signature, job.saved):
+                self.engine.build(job.model, job.params, job.actions, job.signature, job.out, progress, cancel)
+            results = []
             for k, video in enumerate(videos):
                 def step(done, total, message, k=k):
                     progress(done, total, f"video {k + 1}/{len(videos)}: {message}" if len(videos) > 1 else message)
-                outcomes.append(self.engine.label(settings, signature, video, step, cancel))
-            return outcomes
+                results.append(self.engine.label(job.model, job.params, job.signature, video, step, cancel))
+            return results
 
-        def done(outcomes: list[LabelOutcome]) -> None:
-            self.state.project.bank_signature = signature
-            for outcome in outcomes:
-                self.state.set_results(outcome.video, outcome.data, outcome.segments)
-                self.labeled.emit(outcome.video)
-            n = sum(len(o.segments) for o in outcomes)
-            self._status(f"Labeled {len(outcomes)} video(s): {n} segments")
+        def done(results: list[LabelResult]) -> None:
+            project = self.state.project
+            project.bank_signature, project.model, project.labeling = job.signature, job.model, job.params
+            for video, result in zip(videos, results):
+                self.state.set_results(video, result)
+                self.labeled.emit(video)
+            n = sum(len(r.segments) for r in results)
+            self._status(f"Labeled {len(results)} video(s): {n} segments")
         return self._start("Labeling", work, done)
 
     def generate_descriptors(self, action: str, apply: Callable[[str, list[str]], None]) -> bool:
         """Stage descriptors for ``action`` from the LLM endpoint (templates when none); ``apply(action, lines)``."""
-        url, model, key = self.settings.llm_url, self.settings.llm_model, self.settings.llm_key
+        settings = self.settings.settings
+        url, model, key = settings.llm_url, settings.llm_model, settings.llm_key
 
         def work(progress, _cancel):
             progress(0, 0, f"asking {url}" if url else "templates")
@@ -152,9 +162,8 @@ class JobController(QObject):
         """Fine-tune on the project's examples and confirmed segments; ``decide(checkpoint, metrics)`` after."""
         if not self._check_actions():
             return False
-        # not _snapshot(): retraining builds and labels nothing, so the project's settings stay as they were
-        settings = engine_settings(self.settings)
-        actions = copy.deepcopy(self.state.project.actions)
+        model = self.settings.settings.model_choice()
+        actions = copy.deepcopy([a.as_examples() for a in self.state.project.actions])
         confirmed = copy.deepcopy(self.state.project.annotations)
         folder = self.state.project.folder
         # a folder of its own per run: a later run never overwrites a checkpoint kept earlier
@@ -162,7 +171,7 @@ class JobController(QObject):
                    / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
 
         def work(progress, cancel):
-            return self.engine.fine_tune(settings, actions, confirmed, out_dir, progress, cancel, steps)
+            return self.engine.fine_tune(model, actions, confirmed, out_dir, progress, cancel, steps)
 
         def done(result: tuple[Path, dict]) -> None:
             decide(*result)
@@ -174,15 +183,14 @@ class JobController(QObject):
 
     def keep_checkpoint(self, path: Path) -> None:
         """Use a fine-tuned checkpoint from now on (prototypes are rebuilt with it on the next labeling)."""
-        self.settings.model_source, self.settings.checkpoint = "checkpoint", str(path)
-        save_settings(self.settings)
+        self.settings.update(model_source="checkpoint", checkpoint=str(path))
         self._status(f"Using the fine-tuned model {path}")
 
     def discard_checkpoint(self, path: Path) -> None:
         """Delete a fine-tuned run the user did not keep (its folder, unless the settings use it)."""
         run = Path(path).parent
         if run.name.startswith("run-") and run.parent.name == "training" and \
-                Path(self.settings.checkpoint or "").parent != run:
+                Path(self.settings.settings.checkpoint or "").parent != run:
             shutil.rmtree(run, ignore_errors=True)
         self._status("Fine-tuned model discarded")
 

@@ -7,10 +7,11 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, QTimer
 
-from star_app.project import ExampleClip, Project, ProjectError, Video
+from star_app.project import Project, ProjectError
 from star_app.services.media import check_videos
-from star_app.settings import AppSettings, save_settings
+from star_app.settings import SettingsStore
 from star_app.state.project_state import ProjectState
+from star_model.schema import ClipRef
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def action_name_for(paths: list[str]) -> str:
 class ProjectController(QObject):
     """Opens and saves projects and validates dropped files; reports problems through ``error``."""
 
-    def __init__(self, state: ProjectState, settings: AppSettings, error: Notify, status: Callable[[str], None],
+    def __init__(self, state: ProjectState, settings: SettingsStore, error: Notify, status: Callable[[str], None],
                  busy: Callable[[], bool], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
@@ -38,8 +39,16 @@ class ProjectController(QObject):
         self._busy = busy
         self.autosave = QTimer(self)
         self.autosave.timeout.connect(self.autosave_now)
-        if settings.autosave_s > 0:
-            self.autosave.start(settings.autosave_s * 1000)
+        self._arm_autosave()
+        settings.changed.connect(self._arm_autosave)
+
+    def _arm_autosave(self) -> None:
+        """Autosave every ``autosave_s`` seconds of the settings (0: never); a change of it takes effect at once."""
+        interval = self.settings.settings.autosave_s * 1000
+        if interval <= 0:
+            self.autosave.stop()
+        elif not self.autosave.isActive() or self.autosave.interval() != interval:
+            self.autosave.start(interval)
 
     # --- project files ---------------------------------------------------------------------
     def new(self) -> None:
@@ -79,7 +88,6 @@ class ProjectController(QObject):
     def _remember(self, folder: Optional[Path]) -> None:
         if folder is not None:
             self.settings.add_recent(str(folder))
-            save_settings(self.settings)
 
     # --- files brought in ------------------------------------------------------------------
     def _checked(self, paths: list[str], what: str):
@@ -105,12 +113,12 @@ class ProjectController(QObject):
         good = self._checked(paths, "example clips")
         if not good:
             return None
-        clips = [ExampleClip(m.path) for m in good]
+        clips = [ClipRef(v.path) for v in good]
         if action and self.state.project.action(action) is not None:
             self.state.add_examples(action, clips)
             self._status(f"Added {len(clips)} example(s) to {action}")
             return action
-        name = self.state.add_action(action_name_for([m.path for m in good]), clips)
+        name = self.state.add_action(action_name_for([v.path for v in good]), clips)
         self._status(f"New action {name} with {len(clips)} example(s)")
         return name
 
@@ -119,9 +127,9 @@ class ProjectController(QObject):
         good = self._checked(paths, "videos")
         if not good:
             return []
-        self.state.add_videos([Video(m.path, m.duration_s, m.fps, m.frame_count) for m in good])
+        self.state.add_videos(good)
         self._status(f"Added {len(good)} video(s)")
-        return [m.path for m in good]
+        return [v.path for v in good]
 
     def add_selection_as_example(self, video: str, index: int) -> bool:
         """Segment ``index`` of ``video`` becomes an example clip (file + in/out) of its action."""
@@ -134,7 +142,7 @@ class ProjectController(QObject):
             self._error("Add as example", f"The segment is labeled {seg.label!r}, which is not an action; "
                                           "label it as an action first.")
             return False
-        self.state.add_examples(seg.label, [ExampleClip(video, round(seg.start_s, 3), round(seg.end_s, 3))])
+        self.state.add_examples(seg.label, [ClipRef(video, round(seg.start_s, 3), round(seg.end_s, 3))])
         self._status(f"Added {seg.start_s:.2f}–{seg.end_s:.2f} s of {Path(video).name} as an example of {seg.label}")
         return True
 

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from star_model.video import Frame, VideoReader
-from star_model.video_errors import VideoError
+from star_model.errors import VideoError
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,7 @@
 """Stage descriptors for an action: from the chat endpoint configured in Settings, or templates."""
 from __future__ import annotations
 
-import logging
-
-from star_model.descriptors import DescriptorError, LLMEndpoint, llm_stages, template_stages
-
-log = logging.getLogger(__name__)
+from star_model.nn.descriptors import LLMEndpoint, resolve_stages
 
 
 def generate_descriptors(name: str, url: str, model: str, api_key: str,
@@ -15,10 +11,7 @@ def generate_descriptors(name: str, url: str, model: str, api_key: str,
 
     Runs in a worker: the chat request may take seconds.
     """
-    if not url.strip():
-        return template_stages(name, count), "template", ""
-    try:
-        return llm_stages(name, LLMEndpoint(url, model or "default", api_key or None), count), "llm", ""
-    except DescriptorError as exc:
-        log.warning("%s; using template descriptors for %r", exc, name)
-        return template_stages(name, count), "template", str(exc)
+    endpoint = LLMEndpoint(url, model or "default", api_key or None) if url.strip() else None
+    problems: list[str] = []
+    stages, source = resolve_stages(name, count, endpoint=endpoint, on_problem=problems.append)
+    return stages, source, problems[0] if problems else ""

@@ -7,7 +7,7 @@ cache, so that ``create_model(arch, pretrained=tag)`` later finds the file witho
 It runs in a worker (``fn(progress, cancel)`` of :mod:`star_app.services.jobs`): progress is
 reported in KiB (Qt signals carry 32-bit ints; weights files can exceed 2 GiB) with the MB
 figures in the message, and cancel is honoured within one poll interval even while the
-connection stalls.
+connection stalls. open_clip (which loads torch) is imported on first use, not with this module.
 """
 from __future__ import annotations
 
@@ -16,21 +16,18 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache
 from huggingface_hub.errors import EntryNotFoundError
-from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
-from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
 
-from star_model.config import load_config
-from star_model.jobs import Cancelled
+from star_model.errors import Cancelled
+from star_model.nn.config import load_config
+from star_model.schema import CancelFn, ProgressFn
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
-Cancel = Callable[[], bool]
 
 POLL_S = 0.05
 # huggingface_hub hands the progress bar (and the file) 10 MiB at a time; 1 MiB steps give a
@@ -55,6 +52,8 @@ class HubWeights:
 
 def _safe_alternatives(filename: str) -> list[str]:
     """As open_clip's ``_get_safe_alternatives``: a safetensors file it tries before ``filename``."""
+    from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
     if filename == HF_WEIGHTS_NAME:
         return [HF_SAFE_WEIGHTS_NAME]
     if filename.endswith((".bin", ".pth")):
@@ -68,6 +67,9 @@ def resolve_pretrained(model: str, tag: str) -> Optional[HubWeights]:
     Nothing needs downloading for a local file given as the tag. Raises DownloadError when the
     config has no open_clip architecture or open_clip does not know the tag for it.
     """
+    from open_clip.constants import HF_WEIGHTS_NAME
+    from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
+
     tag = tag.strip()
     if not tag or Path(tag).expanduser().is_file():
         return None
@@ -169,7 +171,7 @@ def _find_file(ref: HubWeights, endpoint: Optional[str], where: str, timeout_s: 
     raise DownloadError(f"the model hub has none of {', '.join(ref.filenames)} in {ref.repo_id}")
 
 
-def download_weights(ref: HubWeights, progress: Progress, cancel: Cancel, endpoint: Optional[str] = None,
+def download_weights(ref: HubWeights, progress: ProgressFn, cancel: CancelFn, endpoint: Optional[str] = None,
                      cache_dir: Optional[str] = None, etag_timeout_s: float = 10.0) -> str:
     """Download ``ref`` into the hub cache (open_clip's); returns the cached file.
 

@@ -14,12 +14,12 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QObject, QThread, Signal
 
 from star_app.project import ProjectError
-from star_model.cli import USER_ERRORS
-from star_model.jobs import Cancelled
+from star_model.errors import USER_ERRORS, Cancelled
+from star_model.schema import CancelFn, ProgressFn
 
 log = logging.getLogger(__name__)
 
-JobFn = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
+JobFn = Callable[[ProgressFn, CancelFn], Any]
 _PROGRESS_INTERVAL_S = 0.05
 
 

@@ -1,12 +1,12 @@
 """Checking video files the user brings in (drops, the Add menu) and reading their metadata."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from star_model.support import VIDEO_SUFFIXES, is_video_file
+from star_app.project import Video
+from star_model.data.actions_dir import VIDEO_SUFFIXES, is_video_file
+from star_model.errors import VideoError
 from star_model.video import probe
-from star_model.video_errors import VideoError
 
 VIDEO_FILTER = "Videos (" + " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES)) + ")"
 
@@ -15,18 +15,8 @@ class MediaError(ValueError):
     """A file cannot be used as a video; the message names it and says why."""
 
 
-@dataclass(frozen=True)
-class MediaInfo:
-    path: str
-    duration_s: float
-    fps: float
-    frame_count: int
-    width: int
-    height: int
-
-
-def check_video(path: str | Path) -> MediaInfo:
-    """Metadata of a usable video file; raises MediaError for a folder, a non-video or a damaged file.
+def check_video(path: str | Path) -> Video:
+    """A usable video file with its metadata; raises MediaError for a folder, a non-video or a damaged file.
 
     Only the container is read (packets are counted, nothing is decoded).
     """
@@ -43,12 +33,12 @@ def check_video(path: str | Path) -> MediaInfo:
         raise MediaError(str(exc)) from exc
     if info.frame_count < 1 or info.duration_s <= 0:
         raise MediaError(f"{p.name} holds no frames")
-    return MediaInfo(str(p.resolve()), info.duration_s, info.fps, info.frame_count, info.width, info.height)
+    return Video(str(p.resolve()), info.duration_s, info.fps, info.frame_count)
 
 
-def check_videos(paths: list[str]) -> tuple[list[MediaInfo], list[str]]:
+def check_videos(paths: list[str]) -> tuple[list[Video], list[str]]:
     """The usable videos among ``paths`` and one message per rejected path."""
-    good: list[MediaInfo] = []
+    good: list[Video] = []
     errors: list[str] = []
     for path in paths:
         try:

@@ -9,13 +9,13 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from star_app.project import Action, Annotation, Project, Video, load_project, save_project
-from star_app.state.label_data import LabelData
+from star_app.project import Action, Project, Video, load_project, load_results, save_project, save_results
+from star_model.schema import LabelResult, Segment
 
 log = logging.getLogger(__name__)
 
 
-def _relabel(segments: list[Annotation], old: str, new: str) -> None:
+def _relabel(segments: list[Segment], old: str, new: str) -> None:
     for seg in segments:
         if seg.label == old:
             seg.label = new
@@ -48,7 +48,7 @@ class ProjectState(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project = Project()
-        self.results: dict[str, LabelData] = {}
+        self.results: dict[str, LabelResult] = {}
         self.undo_stack = QUndoStack(self)
         self._dirty = False
         self.undo_stack.indexChanged.connect(self._edited)
@@ -72,9 +72,9 @@ class ProjectState(QObject):
         self.results = {}
         for video in project.videos:
             path = project.results_path(video.path)
-            data = LabelData.load(path) if path else None
-            if data is not None:
-                self.results[video.path] = data
+            result = load_results(path, video.path) if path else None
+            if result is not None:
+                self.results[video.path] = result
         self.undo_stack.clear()
         self._set_dirty(False)
         self.projectReplaced.emit()
@@ -90,10 +90,10 @@ class ProjectState(QObject):
         moved = self.project.folder != target
         saved = save_project(self.project, target)
         if moved:
-            for video_path, data in self.results.items():
+            for video_path, result in self.results.items():
                 out = self.project.results_path(video_path)
                 if out is not None:
-                    data.save(out)
+                    save_results(out, result)
         self._set_dirty(False)
         return saved
 
@@ -186,18 +186,19 @@ class ProjectState(QObject):
             value[1].pop(path, None)
         self._edit("Remove video", ("videos",), change)
 
-    def segments(self, video: str) -> list[Annotation]:
+    def segments(self, video: str) -> list[Segment]:
         return self.project.annotations.get(video, [])
 
-    def set_segments(self, video: str, text: str, change: Callable[[list[Annotation]], Any]) -> None:
+    def set_segments(self, video: str, text: str, change: Callable[[list[Segment]], Any]) -> None:
         """Apply ``change`` (in place) to a copy of a video's segment list, as one undoable step."""
         self._edit(text, ("segments", video), change)
 
-    def set_results(self, video: str, data: LabelData, segments: list[Annotation]) -> None:
+    def set_results(self, video: str, result: LabelResult) -> None:
         """New labeling results of a video: per-frame data (saved) and its segments (undoable)."""
-        self.results[video] = data
+        self.results[video] = result
         out = self.project.results_path(video)
         if out is not None:
-            data.save(out)
+            save_results(out, result)
         self.resultsChanged.emit(video)
+        segments = list(result.segments)
         self.set_segments(video, f"Label {Path(video).name}", lambda old: old.__setitem__(slice(None), segments))

@@ -4,17 +4,17 @@ Every edited segment becomes ``manual``. Frames are ``round(t * fps)``; ``end_fr
 """
 from __future__ import annotations
 
-from star_app.project import MANUAL, Annotation
+from star_model.schema import SOURCE_MANUAL, Segment
 
 MIN_LENGTH_S = 0.05
 
 
-def _frames(seg: Annotation, fps: float) -> None:
+def _frames(seg: Segment, fps: float) -> None:
     seg.start_frame = int(round(seg.start_s * fps))
     seg.end_frame = int(round(seg.end_s * fps))
 
 
-def move_edge(segs: list[Annotation], index: int, edge: str, t: float, fps: float) -> None:
+def move_edge(segs: list[Segment], index: int, edge: str, t: float, fps: float) -> None:
     """Move the ``start`` or ``end`` of segment ``index`` to ``t``; a touching neighbour follows."""
     seg = segs[index]
     prev_seg = segs[index - 1] if index > 0 else None
@@ -24,7 +24,7 @@ def move_edge(segs: list[Annotation], index: int, edge: str, t: float, fps: floa
         t = min(max(t, low), seg.end_s - MIN_LENGTH_S)
         if prev_seg is not None and (abs(prev_seg.end_s - seg.start_s) < 1e-6 or prev_seg.end_s > t):
             prev_seg.end_s = t
-            prev_seg.source = MANUAL
+            prev_seg.source = SOURCE_MANUAL
             _frames(prev_seg, fps)
         seg.start_s = t
     else:
@@ -32,33 +32,33 @@ def move_edge(segs: list[Annotation], index: int, edge: str, t: float, fps: floa
         t = max(min(t, high), seg.start_s + MIN_LENGTH_S)
         if next_seg is not None and (abs(next_seg.start_s - seg.end_s) < 1e-6 or next_seg.start_s < t):
             next_seg.start_s = t
-            next_seg.source = MANUAL
+            next_seg.source = SOURCE_MANUAL
             _frames(next_seg, fps)
         seg.end_s = t
-    seg.source = MANUAL
+    seg.source = SOURCE_MANUAL
     _frames(seg, fps)
 
 
-def relabel(segs: list[Annotation], index: int, label: str) -> None:
+def relabel(segs: list[Segment], index: int, label: str) -> None:
     segs[index].label = label
-    segs[index].source = MANUAL
+    segs[index].source = SOURCE_MANUAL
 
 
-def mark_manual(segs: list[Annotation], index: int) -> None:
-    segs[index].source = MANUAL
+def mark_manual(segs: list[Segment], index: int) -> None:
+    segs[index].source = SOURCE_MANUAL
     segs[index].confidence = 1.0
 
 
-def delete(segs: list[Annotation], index: int) -> None:
+def delete(segs: list[Segment], index: int) -> None:
     del segs[index]
 
 
-def split_at(segs: list[Annotation], t: float, fps: float) -> bool:
+def split_at(segs: list[Segment], t: float, fps: float) -> bool:
     """Split the segment under ``t`` in two; False when no segment holds ``t`` away from its edges."""
     for i, seg in enumerate(segs):
         if seg.start_s + MIN_LENGTH_S <= t <= seg.end_s - MIN_LENGTH_S:
-            right = Annotation(seg.label, t, seg.end_s, 0, 0, seg.confidence, MANUAL)
-            seg.end_s, seg.source = t, MANUAL
+            right = Segment(seg.label, t, seg.end_s, 0, 0, seg.confidence, SOURCE_MANUAL)
+            seg.end_s, seg.source = t, SOURCE_MANUAL
             _frames(seg, fps)
             _frames(right, fps)
             segs.insert(i + 1, right)
@@ -66,6 +66,6 @@ def split_at(segs: list[Annotation], t: float, fps: float) -> bool:
     return False
 
 
-def index_at(segs: list[Annotation], t: float) -> int:
+def index_at(segs: list[Segment], t: float) -> int:
     """The index of the segment holding ``t``, or -1."""
     return next((i for i, s in enumerate(segs) if s.start_s <= t < s.end_s), -1)

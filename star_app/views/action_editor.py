@@ -8,12 +8,12 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
-from star_app.project import ExampleClip
 from star_app.state.current_time import CurrentTime
 from star_app.state.project_state import ProjectState
+from star_model.schema import ClipRef
 
 
-def span_text(clip: ExampleClip) -> str:
+def span_text(clip: ClipRef) -> str:
     if clip.start_s is None and clip.end_s is None:
         return "whole clip"
     start = f"{clip.start_s:.2f}" if clip.start_s is not None else "start"

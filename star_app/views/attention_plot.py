@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from star_app.project import Action
 from star_app.state.current_time import CurrentTime
-from star_app.state.label_data import LabelData
+from star_model.schema import LabelResult
 
 
 class AttentionPlot(QWidget):
@@ -40,7 +40,7 @@ class AttentionPlot(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         current.changed.connect(self._moved)
 
-    def show_data(self, data: Optional[LabelData], actions: list[Action], duration_s: float) -> None:
+    def show_data(self, data: Optional[LabelResult], actions: list[Action], duration_s: float) -> None:
         """Plot ``data`` (None clears the plot)."""
         for curve in self.curves.values():
             self.plot.removeItem(curve)

@@ -44,24 +44,7 @@ class Player(QWidget):
         self.screen_label.setMinimumSize(240, 160)
         self.screen_label.setStyleSheet("background: #101010; color: #c0c0c0;")
         self.title = QLabel()
-        icon = self.style().standardIcon
-        self._play_icon = icon(QStyle.StandardPixmap.SP_MediaPlay)
-        self._pause_icon = icon(QStyle.StandardPixmap.SP_MediaPause)
-        self.play_button = self._button("", "Play / pause (Space)", self.toggle_play)
-        self.play_button.setIcon(self._play_icon)
-        first = self._button("", "First frame (Home)", self.go_home)
-        first.setIcon(icon(QStyle.StandardPixmap.SP_MediaSkipBackward))
-        last = self._button("", "Last frame (End)", self.go_end)
-        last.setIcon(icon(QStyle.StandardPixmap.SP_MediaSkipForward))
-        buttons = [
-            first,
-            self._button("-1 s", "Back 1 s (Shift+Left)", lambda: self.step_seconds(-1.0)),
-            self._button("<", "Previous frame (Left)", lambda: self.step_frames(-1)),
-            self.play_button,
-            self._button(">", "Next frame (Right)", lambda: self.step_frames(1)),
-            self._button("+1 s", "Forward 1 s (Shift+Right)", lambda: self.step_seconds(1.0)),
-            last,
-        ]
+        buttons = self._buttons()
         self.speed = QComboBox()
         self.speed.setToolTip("Playback speed")
         for s in SPEEDS:
@@ -86,6 +69,27 @@ class Player(QWidget):
 
         current.changed.connect(self._time_changed)
         server.frameReady.connect(self._frame_ready)
+
+    def _buttons(self) -> list[QToolButton]:
+        """The transport buttons, left to right."""
+        icon = self.style().standardIcon
+        self._play_icon = icon(QStyle.StandardPixmap.SP_MediaPlay)
+        self._pause_icon = icon(QStyle.StandardPixmap.SP_MediaPause)
+        self.play_button = self._button("", "Play / pause (Space)", self.toggle_play)
+        self.play_button.setIcon(self._play_icon)
+        first = self._button("", "First frame (Home)", self.go_home)
+        first.setIcon(icon(QStyle.StandardPixmap.SP_MediaSkipBackward))
+        last = self._button("", "Last frame (End)", self.go_end)
+        last.setIcon(icon(QStyle.StandardPixmap.SP_MediaSkipForward))
+        return [
+            first,
+            self._button("-1 s", "Back 1 s (Shift+Left)", lambda: self.step_seconds(-1.0)),
+            self._button("<", "Previous frame (Left)", lambda: self.step_frames(-1)),
+            self.play_button,
+            self._button(">", "Next frame (Right)", lambda: self.step_frames(1)),
+            self._button("+1 s", "Forward 1 s (Shift+Right)", lambda: self.step_seconds(1.0)),
+            last,
+        ]
 
     def _button(self, text: str, tip: str, slot) -> QToolButton:
         b = QToolButton()

@@ -8,13 +8,13 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from star_app.settings import AppSettings
-
-SOURCES = ("bundled", "pretrained", "checkpoint")
+from star_app.settings import MODEL_SOURCES, AppSettings
+from star_model.schema import RATE_RANGE, THRESHOLD_RANGE, WINDOW_RANGE
 
 
 class SettingsDialog(QDialog):
-    """Edits a copy of AppSettings; ``result_settings()`` gives the edited copy."""
+    """Edits a copy of AppSettings; ``result_settings()`` gives the edited copy. The labeling fields take
+    the ranges of :class:`~star_model.schema.LabelingParams`; 0 in window and threshold means automatic."""
 
     retrainRequested = Signal()
 
@@ -23,58 +23,76 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._settings = settings
+        layout = QVBoxLayout(self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        for w in (self._model_box(models), self._labeling_box(), self._llm_box(), self._train_box(retrain_note),
+                  buttons):
+            layout.addWidget(w)
+
+    def _model_box(self, models: list[str]) -> QGroupBox:
+        s = self._settings
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
-        self.device.setCurrentText(settings.device)
-
+        self.device.setCurrentText(s.device)
         self.source_buttons = QButtonGroup(self)
         self.model = QComboBox()
         self.model.addItems(models)
-        self.model.setCurrentText(settings.model)
-        self.pretrained = QLineEdit(settings.pretrained)
+        self.model.setCurrentText(s.model)
+        self.pretrained = QLineEdit(s.pretrained)
         self.pretrained.setPlaceholderText("open_clip tag, e.g. openai (downloads once)")
-        self.checkpoint = QLineEdit(settings.checkpoint)
+        self.checkpoint = QLineEdit(s.checkpoint)
         self.checkpoint.setPlaceholderText("a STAR checkpoint (.safetensors)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
-        model_box = QGroupBox("Model")
-        model_form = QFormLayout(model_box)
+        box = QGroupBox("Model")
+        form = QFormLayout(box)
         rows = [("Bundled model", self.model), ("Pretrained CLIP tag", self.pretrained),
                 ("Local checkpoint", self._row(self.checkpoint, browse))]
         for k, (text, field) in enumerate(rows):
             radio = QRadioButton(text)
             self.source_buttons.addButton(radio, k)
-            model_form.addRow(radio, field)
-        self.source_buttons.button(SOURCES.index(settings.model_source)
-                                   if settings.model_source in SOURCES else 0).setChecked(True)
-        model_form.addRow("Device", self.device)
+            form.addRow(radio, field)
+        self.source_buttons.button(MODEL_SOURCES.index(s.model_source)
+                                   if s.model_source in MODEL_SOURCES else 0).setChecked(True)
+        form.addRow("Device", self.device)
+        return box
 
-        self.rate = self._spin(settings.rate, 0.5, 30.0, 0.5, " fps")
-        self.window = self._spin(settings.window_s, 0.0, 60.0, 0.5, " s", "auto (median example length)")
-        self.threshold = self._spin(settings.threshold, 0.0, 10.0, 0.01, "", "calibrated from the examples")
-        labeling_box = QGroupBox("Labeling")
-        labeling_form = QFormLayout(labeling_box)
-        labeling_form.addRow("Labeling rate", self.rate)
-        labeling_form.addRow("Window length", self.window)
-        labeling_form.addRow("Background threshold", self.threshold)
+    def _labeling_box(self) -> QGroupBox:
+        params = self._settings.labeling
+        self.rate = self._spin(params.rate, *RATE_RANGE, 0.5, " fps")
+        self.window = self._spin(params.window_s or 0.0, 0.0, WINDOW_RANGE[1], 0.5, " s", "auto (median example length)")
+        self.threshold = self._spin(params.threshold or 0.0, 0.0, THRESHOLD_RANGE[1], 0.01, "",
+                                    "calibrated from the examples")
+        box = QGroupBox("Labeling")
+        form = QFormLayout(box)
+        form.addRow("Labeling rate", self.rate)
+        form.addRow("Window length", self.window)
+        form.addRow("Background threshold", self.threshold)
         self.trim_rest = QCheckBox("Examples start and end at rest")
-        self.trim_rest.setChecked(settings.trim_rest)
+        self.trim_rest.setChecked(params.trim_rest)
         self.trim_rest.setToolTip("Cut the still frames at both ends of each example off its prototype and learn "
                                   "the background from them. Untick when your examples are trimmed tightly "
                                   "to the action.")
-        labeling_form.addRow("", self.trim_rest)
+        form.addRow("", self.trim_rest)
+        return box
 
-        self.llm_url = QLineEdit(settings.llm_url)
+    def _llm_box(self) -> QGroupBox:
+        s = self._settings
+        self.llm_url = QLineEdit(s.llm_url)
         self.llm_url.setPlaceholderText("e.g. http://127.0.0.1:8080/v1 (empty: template descriptors)")
-        self.llm_model = QLineEdit(settings.llm_model)
-        self.llm_key = QLineEdit(settings.llm_key)
+        self.llm_model = QLineEdit(s.llm_model)
+        self.llm_key = QLineEdit(s.llm_key)
         self.llm_key.setEchoMode(QLineEdit.EchoMode.Password)
-        llm_box = QGroupBox("Descriptor LLM (OpenAI-compatible chat endpoint)")
-        llm_form = QFormLayout(llm_box)
-        llm_form.addRow("URL", self.llm_url)
-        llm_form.addRow("Model", self.llm_model)
-        llm_form.addRow("API key", self.llm_key)
+        box = QGroupBox("Descriptor LLM (OpenAI-compatible chat endpoint)")
+        form = QFormLayout(box)
+        form.addRow("URL", self.llm_url)
+        form.addRow("Model", self.llm_model)
+        form.addRow("API key", self.llm_key)
+        return box
 
+    def _train_box(self, retrain_note: str) -> QGroupBox:
         self.retrain_button = QPushButton("Retrain…")
         self.retrain_button.setToolTip("Fine-tune the model on this project's examples")
         self.retrain_button.clicked.connect(self.retrainRequested)
@@ -84,21 +102,15 @@ class SettingsDialog(QDialog):
         self.retrain_steps.setSuffix(" steps")
         self.retrain_steps.setSpecialValueText("default steps")
         self.retrain_steps.setToolTip("Training steps of Retrain (default: the built-in recipe)")
-        self.retrain_steps.setValue(settings.retrain_steps)
+        self.retrain_steps.setValue(self._settings.retrain_steps)
         self.retrain_note = QLabel(retrain_note)
         self.retrain_note.setWordWrap(True)
-        train_box = QGroupBox("Training")
-        train_layout = QHBoxLayout(train_box)
-        train_layout.addWidget(self.retrain_button)
-        train_layout.addWidget(self.retrain_steps)
-        train_layout.addWidget(self.retrain_note, 1)
-
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        for w in (model_box, labeling_box, llm_box, train_box, buttons):
-            layout.addWidget(w)
+        box = QGroupBox("Training")
+        layout = QHBoxLayout(box)
+        layout.addWidget(self.retrain_button)
+        layout.addWidget(self.retrain_steps)
+        layout.addWidget(self.retrain_note, 1)
+        return box
 
     @staticmethod
     def _row(*widgets: QWidget) -> QWidget:
@@ -128,12 +140,12 @@ class SettingsDialog(QDialog):
             self.source_buttons.button(2).setChecked(True)
 
     def result_settings(self) -> AppSettings:
+        labeling = replace(self._settings.labeling, rate=self.rate.value(), window_s=self.window.value() or None,
+                           threshold=self.threshold.value() or None, trim_rest=self.trim_rest.isChecked())
         return replace(
             self._settings, device=self.device.currentText(),
-            model_source=SOURCES[max(0, self.source_buttons.checkedId())], model=self.model.currentText(),
-            pretrained=self.pretrained.text().strip(), checkpoint=self.checkpoint.text().strip(),
-            rate=self.rate.value(), window_s=self.window.value(), threshold=self.threshold.value(),
-            trim_rest=self.trim_rest.isChecked(),
+            model_source=MODEL_SOURCES[max(0, self.source_buttons.checkedId())], model=self.model.currentText(),
+            pretrained=self.pretrained.text().strip(), checkpoint=self.checkpoint.text().strip(), labeling=labeling,
             llm_url=self.llm_url.text().strip(), llm_model=self.llm_model.text().strip() or "default",
             llm_key=self.llm_key.text(), retrain_steps=self.retrain_steps.value(),
         )

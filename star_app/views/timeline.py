@@ -12,10 +12,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QContextMenuEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
-from star_app.project import BACKGROUND, MANUAL
 from star_app.state import segment_edits as edits
 from star_app.state.current_time import CurrentTime
 from star_app.state.project_state import ProjectState
+from star_model.schema import BACKGROUND, SOURCE_MANUAL
 
 RULER_H = 18
 EDGE_PX = 5
@@ -144,7 +144,7 @@ class Timeline(QWidget):
             color.setAlphaF(0.3 + 0.7 * min(max(seg.confidence, 0.0), 1.0))
             rect = QRectF(x0, band.top(), max(1.0, x1 - x0), band.height())
             p.fillRect(rect, color)
-            if seg.source == MANUAL:
+            if seg.source == SOURCE_MANUAL:
                 p.fillRect(rect, QBrush(QColor(0, 0, 0, 60), Qt.BrushStyle.BDiagPattern))
             p.setPen(QPen(QColor("#ffffff"), 1))
             p.drawLine(QPointF(x0, band.top()), QPointF(x0, band.bottom()))

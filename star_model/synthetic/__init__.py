@@ -12,6 +12,7 @@ primitive movements over randomised scenes. Modules:
 - ``clip``       ``render_clip``: one seeded clip of one action
 - ``longvideo``  ``compose_long_video``: long videos with ground-truth segments (+ CSV)
 - ``dataset``    ``write_dataset``: folders of mp4 clips, descriptors and long videos
+- ``demo``       ``demo_material``: the demo set of ``star-app demo`` and the app's demo project
 
 Only numpy, OpenCV and PyAV are used (no torch, no Qt).
 """

@@ -23,16 +23,15 @@ from __future__ import annotations
 import json
 import zlib
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-from ..video import write_video
+from star_model.schema import ProgressFn
+from star_model.video import write_video
 from .actions import Action, get_action, split_actions
 from .clip import render_clip
 from .longvideo import compose_long_video
 
 _SPLIT_ID = {"train": 1, "val": 2, "test": 3}
-
-ProgressFn = Callable[[int, int, str], None]
 
 
 def clip_seed(seed: int, action: Action, index: int) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ Frame/time convention: ``start_frame`` is inclusive, ``end_frame`` exclusive;
 segments share the boundary time, the first starts at 0 and the last ends at
 ``n_frames / fps``), ``duration_s = end_s - start_s``.
 
-CSV (``star_model.export.write_segments_csv``, the project's segment CSV); ``video`` is the
+CSV (``star_model.engine.export.write_segments_csv``, the project's segment CSV); ``video`` is the
 video's file name (e.g. ``long_000.mp4``), ``confidence`` 1.0 and ``source``
 ``ground_truth``.
 
@@ -28,7 +28,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..export import BACKGROUND, Segment, write_segments_csv
+from star_model.data.label_csv import write_segments_csv
+from star_model.schema import BACKGROUND, Segment
 from .actions import Action, get_action
 from .clip import X_LIMIT, _rng
 from .motion import IDLE, Stage, build_pose_track, captions_of, displacement_range, frames_from_times, plan_action_times

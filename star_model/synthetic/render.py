@@ -126,10 +126,18 @@ class Renderer:
         cols = np.clip(np.asarray(base_cols, np.float64)[None] * shade[..., None], 0, 255).round().astype(np.int64)
         self._cols = [[tuple(c) for c in row] for row in cols.tolist()]
 
-        # scene dynamics (jitter applies to everything in the scene)
-        jfp = (jit * ONE).round().astype(np.int32)
+        self._scene_dynamics(t, (jit * ONE).round().astype(np.int32))
+        k = 0 if scene.noise_pos is None else scene.noise_pos.shape[0]
+        self._noise_idx = None
+        if k:
+            # a small bank of noise images; rolled by a per-frame offset so that frames differ
+            fi = np.arange(frame0, frame0 + self.n)
+            self._noise_idx = list(zip(((fi * 7 + 3) % k).tolist(), ((fi * 37) % scene.size).tolist()))
+
+    def _scene_dynamics(self, t: np.ndarray, jfp: np.ndarray) -> None:
+        """Occluders and the distractor over time, moved by the camera jitter ``jfp`` (fixed point, (N, 2))."""
         self._occ = []
-        for kind, col, prm in scene.occluder_polys(t):
+        for kind, col, prm in self.scene.occluder_polys(t):
             prm = prm.copy()
             prm[:, 0] += jfp[:, 0]
             prm[:, 1] += jfp[:, 1]
@@ -137,18 +145,12 @@ class Renderer:
                 prm[:, 2] += jfp[:, 0]
                 prm[:, 3] += jfp[:, 1]
             self._occ.append((kind, col, prm.tolist()))
-        dist = scene.distractor_track(t)
+        dist = self.scene.distractor_track(t)
         if dist is not None:
             dist[:, :2] += jfp
-            self._dist = (scene.distractor["color"], dist.tolist())
+            self._dist = (self.scene.distractor["color"], dist.tolist())
         else:
             self._dist = None
-        k = 0 if scene.noise_pos is None else scene.noise_pos.shape[0]
-        self._noise_idx = None
-        if k:
-            # a small bank of noise images; rolled by a per-frame offset so that frames differ
-            fi = np.arange(frame0, frame0 + self.n)
-            self._noise_idx = list(zip(((fi * 7 + 3) % k).tolist(), ((fi * 37) % scene.size).tolist()))
 
     def __len__(self) -> int:
         return self.n

@@ -18,9 +18,10 @@ from PySide6.QtGui import QColor, QContextMenuEvent
 from PySide6.QtWidgets import (QApplication, QColorDialog, QDialogButtonBox, QInputDialog, QLineEdit, QMenu,
                                QMessageBox)
 
-from star_app.project import BACKGROUND, MANUAL, MODEL, PALETTE, Annotation, ExampleClip
+from star_app.project import PALETTE
 from star_app.views.settings_dialog import SettingsDialog
 from star_app.views.timeline import RULER_H
+from star_model.schema import BACKGROUND, SOURCE_MANUAL, SOURCE_MODEL, ClipRef, Segment
 from tests.app.conftest import WhenShown, choose, redo, shortcut, undo, wait_idle
 
 LEFT = Qt.MouseButton.LeftButton
@@ -73,12 +74,12 @@ def actions_window(make_window):
     """Two actions (not rendered: no file is read) and a video's segments labeled with them."""
     window = make_window()
     state = window.state
-    state.add_action("wave", [ExampleClip("/clips/wave_1.mp4"), ExampleClip("/clips/wave_2.mp4", 0.5, 2.0)])
-    state.add_action("jump", [ExampleClip("/clips/jump_1.mp4")])
+    state.add_action("wave", [ClipRef("/clips/wave_1.mp4"), ClipRef("/clips/wave_2.mp4", 0.5, 2.0)])
+    state.add_action("jump", [ClipRef("/clips/jump_1.mp4")])
     state.update_action("wave", "descriptors", descriptors=["raise the arm", "wave", "lower the arm"])
     state.set_segments(VIDEO, "segments", lambda segs: segs.extend([
-        Annotation("wave", 0.0, 2.0, 0, 50, 0.8), Annotation(BACKGROUND, 2.0, 3.0, 50, 75, 0.9),
-        Annotation("jump", 3.0, 5.0, 75, 125, 0.7), Annotation("wave", 5.0, 6.0, 125, 150, 0.6)]))
+        Segment("wave", 0.0, 2.0, 0, 50, 0.8), Segment(BACKGROUND, 2.0, 3.0, 50, 75, 0.9),
+        Segment("jump", 3.0, 5.0, 75, 125, 0.7), Segment("wave", 5.0, 6.0, 125, 150, 0.6)]))
     state.undo_stack.clear()
     assert rows(window) == [("wave", PALETTE[0]), ("jump", PALETTE[1])]
     return window
@@ -316,14 +317,14 @@ def timeline_window(make_window, long_video, qtbot):
     end = window.state.project.video(video).duration_s
     spans = [("wave", 0.0, 6.0), (BACKGROUND, 6.0, 10.0), ("jump", 10.0, 16.0), ("wave", 16.0, end)]
     window.state.set_segments(video, "segments", lambda segs: segs.extend(
-        Annotation(label, a, b, round(a * 25), round(b * 25), 0.6, MODEL) for label, a, b in spans))
+        Segment(label, a, b, round(a * 25), round(b * 25), 0.6, SOURCE_MODEL) for label, a, b in spans))
     window.state.undo_stack.clear()
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
     return window
 
 
-def segments(window) -> list[Annotation]:
+def segments(window) -> list[Segment]:
     return copy.deepcopy(window.state.segments(window.current_video))
 
 
@@ -349,8 +350,8 @@ def test_click_selects_and_dragging_an_edge_moves_it_undo_redo(timeline_window, 
     t = tl.t_of(target.x())
     assert abs(t - 8.2) < 0.1
     after = segments(window)
-    assert (after[0].end_s, after[0].end_frame, after[0].source) == (t, round(t * 25), MANUAL)
-    assert (after[1].start_s, after[1].start_frame, after[1].source) == (t, round(t * 25), MANUAL)  # neighbour follows
+    assert (after[0].end_s, after[0].end_frame, after[0].source) == (t, round(t * 25), SOURCE_MANUAL)
+    assert (after[1].start_s, after[1].start_frame, after[1].source) == (t, round(t * 25), SOURCE_MANUAL)  # neighbour follows
     assert after[0].start_s == 0.0 and after[1].end_s == 10.0 and after[2:] == before[2:]
     undo(qtbot, window)
     assert segments(window) == before
@@ -380,8 +381,8 @@ def test_split_at_the_cursor_undo(timeline_window, qtbot):
     shortcut(qtbot, window, Qt.Key.Key_S)
     after = segments(window)
     assert after[:2] == before[:2] and after[4:] == before[3:]
-    assert after[2] == Annotation("jump", 10.0, t, 250, round(t * 25), 0.6, MANUAL)
-    assert after[3] == Annotation("jump", t, 16.0, round(t * 25), 400, 0.6, MANUAL)
+    assert after[2] == Segment("jump", 10.0, t, 250, round(t * 25), 0.6, SOURCE_MANUAL)
+    assert after[3] == Segment("jump", t, 16.0, round(t * 25), 400, 0.6, SOURCE_MANUAL)
     undo(qtbot, window)
     assert segments(window) == before
 
@@ -395,7 +396,7 @@ def test_relabel_through_the_context_menu_undo(timeline_window, qtbot):
     qtbot.waitUntil(lambda: segments(window)[2].label == "wave", timeout=5000)
     assert menu.done and tl.selected == 2
     after = segments(window)
-    assert (after[2].label, after[2].source) == ("wave", MANUAL)
+    assert (after[2].label, after[2].source) == ("wave", SOURCE_MANUAL)
     assert after[:2] == before[:2] and after[3:] == before[3:]
     undo(qtbot, window)
     assert segments(window) == before
@@ -407,7 +408,7 @@ def test_mark_manual_with_m_undo(timeline_window, qtbot):
     click_segment(window, qtbot, 18.0)
     shortcut(qtbot, window, Qt.Key.Key_M)
     after = segments(window)
-    assert (after[3].source, after[3].confidence) == (MANUAL, 1.0)
+    assert (after[3].source, after[3].confidence) == (SOURCE_MANUAL, 1.0)
     assert after[:3] == before[:3] and (after[3].label, after[3].start_s) == (before[3].label, before[3].start_s)
     undo(qtbot, window)
     assert segments(window) == before

@@ -12,10 +12,11 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMenu
 import star_app.controllers.job_controller as job_controller
 from star_app.app import main
 from star_app.main_window import MainWindow
-from star_app.project import MANUAL, PALETTE, Annotation
+from star_app.project import PALETTE
 from star_app.services.demo import make_demo_project
 from star_app.services.engine import Engine
 from star_app.settings import AppSettings, load_settings
+from star_model.schema import SOURCE_MANUAL, Segment
 from star_model.synthetic import split_actions
 from tests.app.conftest import ACTIONS, WhenShown, choose, clips
 
@@ -133,7 +134,7 @@ def test_save_as_adds_to_recent_and_reopening_from_there_restores_it(make_window
     video = window.files.drop_videos([str(long_video)])[0]
     window.state.update_action(ACTIONS[0], "descriptors", descriptors=["first", "second", "third"])
     window.state.set_segments(video, "segments", lambda segs: segs.append(
-        Annotation(ACTIONS[1], 1.0, 2.5, 25, 62, 1.0, MANUAL)))
+        Segment(ACTIONS[1], 1.0, 2.5, 25, 62, 1.0, SOURCE_MANUAL)))
     save_as_dialog(window, qtbot, tmp_path / "mine")  # no suffix typed: the project folder is mine.star
     first = tmp_path / "mine.star"
     assert (first / "project.json").is_file() and window.state.project.folder == first

@@ -16,7 +16,7 @@ import pytest
 from huggingface_hub import constants as hf_constants
 
 from star_app.services.download import DownloadError, cached_weights, download_weights, resolve_pretrained
-from star_model.jobs import Cancelled
+from star_model.errors import Cancelled
 from tests.app.fake_hub import FakeHub
 
 REF = resolve_pretrained("star-vitb16", "openai")  # timm/vit_base_patch16_clip_224.openai
@@ -157,13 +157,13 @@ def test_cancel_in_the_dialog_stops_the_download_within_2_s(make_window, qtbot, 
 def test_a_failed_download_is_a_message_and_keeps_the_model_choice(make_window, qtbot):
     window = make_window()
     window.downloads.endpoint = closed_port_url()
-    window.apply_settings(replace(vitb16_openai(window), rate=2.0))
+    window.apply_settings(replace(vitb16_openai(window), labeling=replace(window.settings.labeling, rate=2.0)))
     qtbot.waitUntil(lambda: not window.downloads.runner.busy, timeout=5000)
     title, text = window.last_message
     assert title == "Cannot download the pretrained weights"
     assert text.startswith("cannot reach the model hub") and "choose a local checkpoint file in Settings" in text
     assert window.settings.model_source == "bundled" and window.settings.pretrained == ""
-    assert window.settings.rate == 2.0  # the other settings were taken
+    assert window.settings.labeling.rate == 2.0  # the other settings were taken
     assert not window.downloads.dialog.isVisible()
 
 

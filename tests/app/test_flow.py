@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from PySide6.QtCore import QElapsedTimer, QTimer
 
-from star_app.project import MANUAL
-from star_app.services.export import read_segments
+from star_model.data.label_csv import read_segments_csv
+from star_model.schema import SOURCE_MANUAL
 from star_model.video import probe
 from tests.app.conftest import ACTIONS, clips, drop_files, wait_idle
 
@@ -57,7 +57,7 @@ def test_full_flow(make_window, qtbot, dataset, long_video, tmp_path):
     window.menu_actions["build"].trigger()
     assert window.job_status.isVisible()
     wait_idle(qtbot, window)
-    assert window.state.project.bank_signature == window.state.project.actions_signature()
+    assert window.state.project.bank_signature == window.jobs.job_input().signature
     window.menu_actions["label"].trigger()
     wait_idle(qtbot, window)
     assert window.last_message == ("", ""), window.last_message
@@ -80,7 +80,7 @@ def test_full_flow(make_window, qtbot, dataset, long_video, tmp_path):
     window.timeline.select(0)
     window.timeline.relabel(0, "background")
     assert window.state.segments(video)[0].label == "background"
-    assert window.state.segments(video)[0].source == MANUAL
+    assert window.state.segments(video)[0].source == SOURCE_MANUAL
     window.menu_actions["undo"].trigger()
     window.menu_actions["undo"].trigger()
     assert [(s.label, s.start_s, s.end_s, s.source) for s in window.state.segments(video)] == before
@@ -89,7 +89,7 @@ def test_full_flow(make_window, qtbot, dataset, long_video, tmp_path):
 
     written = window.export(tmp_path / "csv")
     assert [p.name for p in written] == [f"{long_video.stem}.segments.csv", f"{long_video.stem}.frames.csv"]
-    back = read_segments(written[0])
+    back = read_segments_csv(written[0])
     assert [(s.label, round(s.end_s, 3)) for s in back] == [(s.label, round(s.end_s, 3))
                                                            for s in window.state.segments(video)]
     header = written[1].read_text().splitlines()[0]
@@ -172,7 +172,7 @@ def test_tight_examples_setting_reaches_the_prototypes(make_window, qtbot, datas
     wait_idle(qtbot, window)
     trimmed = shared_engine._bank[1]
     assert trimmed.rest is not None  # the examples' still ends make the rest class
-    window.apply_settings(replace(window.settings, trim_rest=False))
+    window.apply_settings(replace(window.settings, labeling=replace(window.settings.labeling, trim_rest=False)))
     window.label_current()
     wait_idle(qtbot, window)
     assert window.last_message == ("", ""), window.last_message

@@ -77,6 +77,9 @@ def test_command_line_dispatch():
     assert not wants_gui(["label", "x.mp4"]) and not wants_gui(["--help"]) and not wants_gui(["--version"])
 
 
+TORCH_FREE = ("star_model.schema", "star_model.errors")  # the shared, torch-free types and errors
+
+
 def test_only_services_import_torch_or_star_model():
     offenders = []
     for path in APP.rglob("*.py"):
@@ -85,5 +88,6 @@ def test_only_services_import_torch_or_star_model():
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("torch", "star_model")]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("torch", "star_model")
+                          and n not in TORCH_FREE]
     assert offenders == []

@@ -5,18 +5,18 @@ import json
 
 import pytest
 
-from star_app.project import (SCHEMA_VERSION, Action, Annotation, ExampleClip, Project, ProjectError, Video,
-                              load_project, save_project)
-from star_app.settings import AppSettings, load_settings, save_settings
+from star_app.project import SCHEMA_VERSION, Action, Project, ProjectError, Video, load_project, save_project
+from star_app.settings import AppSettings, SettingsStore, load_settings, save_settings
+from star_model.schema import ClipRef, LabelingParams, Segment
 
 
 def sample() -> Project:
     return Project(
         actions=[Action("wave", "#ff0000", ["raise arm", "wave", "lower arm"],
-                        [ExampleClip("/v/a.mp4"), ExampleClip("/v/b.mp4", 1.5, 3.25)])],
+                        [ClipRef("/v/a.mp4"), ClipRef("/v/b.mp4", 1.5, 3.25)])],
         videos=[Video("/v/long.mp4", 60.0, 25.0, 1500)],
-        annotations={"/v/long.mp4": [Annotation("wave", 0.0, 2.5, 0, 62, 0.8, "model"),
-                                     Annotation("background", 2.5, 60.0, 62, 1500, 1.0, "manual")]},
+        annotations={"/v/long.mp4": [Segment("wave", 0.0, 2.5, 0, 62, 0.8, "model"),
+                                     Segment("background", 2.5, 60.0, 62, 1500, 1.0, "manual")]},
     )
 
 
@@ -27,7 +27,7 @@ def test_round_trip(tmp_path):
     data = json.loads((folder / "project.json").read_text())
     assert data["schema_version"] == SCHEMA_VERSION
     loaded = load_project(folder)
-    for field in ("name", "actions", "videos", "annotations", "settings", "folder"):
+    for field in ("name", "actions", "videos", "annotations", "model", "labeling", "folder"):
         assert getattr(loaded, field) == getattr(project, field)
     assert load_project(folder / "project.json").actions == project.actions
     assert not [p for p in folder.iterdir() if p.name != "project.json"]
@@ -64,18 +64,18 @@ def test_a_crash_mid_write_leaves_the_old_file_intact(tmp_path):
 
 
 def test_settings_persist_in_the_config_dir(app_dirs):
-    settings = AppSettings(device="cpu", rate=2.0, llm_url="http://127.0.0.1:8080/v1")
-    settings.add_recent("/p/one.star")
-    settings.add_recent("/p/two.star")
-    settings.add_recent("/p/one.star")
-    save_settings(settings)
+    store = SettingsStore(AppSettings(device="cpu", labeling=LabelingParams(rate=2.0),
+                                      llm_url="http://127.0.0.1:8080/v1"))
+    store.add_recent("/p/one.star")
+    store.add_recent("/p/two.star")
+    store.add_recent("/p/one.star")
+    save_settings(store.settings)
     assert (app_dirs / "config" / "settings.json").is_file()
     loaded = load_settings()
-    assert loaded == settings and loaded.recent == ["/p/one.star", "/p/two.star"]
+    assert loaded == store.settings and loaded.recent == ["/p/one.star", "/p/two.star"]
 
 
 def test_tight_examples_checkbox_reaches_the_engine_settings_and_the_prototype_key(qtbot, app_dirs):
-    from star_app.controllers.job_controller import engine_settings
     from star_app.views.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(AppSettings(), ["star-tiny"], "")
@@ -83,10 +83,9 @@ def test_tight_examples_checkbox_reaches_the_engine_settings_and_the_prototype_k
     assert dialog.trim_rest.isChecked()
     dialog.trim_rest.click()
     edited = dialog.result_settings()
-    assert edited.trim_rest is False and engine_settings(edited).trim_rest is False
+    assert edited.labeling.trim_rest is False
     project = Project()
-    before = project.actions_signature()
-    project.settings = engine_settings(edited)
-    assert project.actions_signature() != before  # the prototypes are rebuilt
+    before = project.actions_signature(AppSettings().model_choice(), AppSettings().labeling.trim_rest)
+    assert project.actions_signature(edited.model_choice(), edited.labeling.trim_rest) != before  # rebuilt
     save_settings(edited)
-    assert load_settings().trim_rest is False
+    assert load_settings().labeling.trim_rest is False

@@ -14,11 +14,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from star_app.project import MANUAL, to_dict
-from star_app.services.export import read_segments
+from star_app.project import to_dict
 from star_app.views.settings_dialog import SettingsDialog
-from star_model.checkpoint import read_checkpoint
-from star_model.factory import create_model
+from star_model.data.label_csv import read_segments_csv
+from star_model.nn.checkpoint import read_checkpoint
+from star_model.nn.factory import create_model
+from star_model.schema import SOURCE_MANUAL
 from tests.app.conftest import ACTIONS, clips, wait_idle
 
 STEPS = 4
@@ -30,10 +31,10 @@ def make_project(window, dataset: Path, long_video: Path) -> None:
     for action in ACTIONS:
         window.files.drop_examples([str(p) for p in clips(dataset, action)])
     video = window.files.drop_videos([str(long_video)])[0]
-    truth = read_segments(long_video.with_name(f"{long_video.stem}.segments.csv"))
-    confirmed = [replace(next(s for s in truth if s.label == a), source=MANUAL) for a in ACTIONS]
+    truth = read_segments_csv(long_video.with_name(f"{long_video.stem}.segments.csv"))
+    confirmed = [replace(next(s for s in truth if s.label == a), source=SOURCE_MANUAL) for a in ACTIONS]
     window.state.set_segments(video, "Confirm segments", lambda segs: segs.extend(confirmed))
-    assert [s.source for s in window.state.segments(video)] == [MANUAL, MANUAL]
+    assert [s.source for s in window.state.segments(video)] == [SOURCE_MANUAL, SOURCE_MANUAL]
 
 
 def retrain_from_settings(window, qtbot, steps: int) -> None:

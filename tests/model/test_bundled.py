@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from star_model import create_model
-from star_model.bundled import ASSET_NAME, CARD_NAME, bundled_checkpoint_path, default_model_source, load_bundled, save_bundled
-from star_model.evaluate import EvalSettings, labeling_quality
+from star_model.bench.evaluate import EvalSettings, labeling_quality
+from star_model.nn.bundled import ASSET_NAME, CARD_NAME, bundled_checkpoint_path, default_model_source, load_bundled, save_bundled
 
 
 @pytest.fixture()
@@ -25,7 +25,7 @@ def _trained_like(seed: int = 0):
 
 def test_missing_asset_means_random_towers_and_says_how_to_build_it(assets):
     assert default_model_source() is None
-    with pytest.raises(FileNotFoundError, match="cli_eval bundle"):
+    with pytest.raises(FileNotFoundError, match="cli.eval bundle"):
         bundled_checkpoint_path()
 
 

@@ -5,7 +5,8 @@ import torch
 from safetensors.torch import save_file
 
 from star_model import create_model
-from star_model.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from star_model.errors import CheckpointError
+from star_model.nn.checkpoint import read_checkpoint, save_checkpoint
 
 
 def test_round_trip_rebuilds_the_same_model(tmp_path):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from star_model.cli import main
-from star_model.export import SEGMENT_COLUMNS
+from star_model.cli.main import main
+from star_model.data.label_csv import SEGMENT_COLUMNS
 from tests.model.videos_util import make_audio_only, truncate_copy
 
 

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from star_model import list_models, load_config
-from star_model.config import ConfigError, config_from_dict
+from star_model.errors import ConfigError
+from star_model.nn.config import config_from_dict
 
 
 def test_shipped_configs_are_listed_and_load():

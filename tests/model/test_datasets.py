@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from star_model.datasets import (DatasetError, hold_out_classes, hold_out_clips, load_folder, load_split_list,
-                                 read_label_map)
-from star_model.episodes import draw_episode, segment_indices
+from star_model.data.datasets import hold_out_classes, hold_out_clips, load_folder, load_split_list, read_label_map
+from star_model.data.episodes import draw_episode
+from star_model.errors import DatasetError
+from star_model.ops.sampling import segment_indices
 from tests.model.videos_util import make_video
 
 
@@ -77,7 +78,7 @@ def test_missing_video_names_the_line(tmp_path):
 
 
 def test_hold_outs_are_reproducible(tmp_path):
-    from star_model.labeling import ActionExamples, ClipRef
+    from star_model.schema import ActionExamples, ClipRef
 
     classes = [ActionExamples(f"c{i}", [ClipRef(f"{i}_{j}.mp4") for j in range(i + 1)]) for i in range(6)]
     train, val = hold_out_classes(classes, 2, seed=3)

@@ -18,7 +18,7 @@ def _free_port() -> int:
 def _worker(rank: int, port: int, out: str) -> None:
     from pathlib import Path
 
-    from star_model.train import TrainConfig, train
+    from star_model.train.loop import TrainConfig, train
     from tests.model.test_train import CFG, micro_model, toy_sources
 
     torch.set_num_threads(1)

@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from star_model.descriptors import (
-    DescriptorError,
+from star_model.errors import DescriptorError
+from star_model.nn.descriptors import (
     LLMEndpoint,
     fit_stages,
     llm_stages,

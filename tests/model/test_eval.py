@@ -7,9 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from star_model import create_model
-from star_model.baselines import OtamBaseline, ProtoNet, StarMethod, batched_distances, build_method
-from star_model.episodes import FeatureSource, fixed_episodes
-from star_model.evaluate import EvalSettings, episode_accuracies, mean_ci, run_benchmark
+from star_model.bench.baselines import OtamBaseline, ProtoNet, StarMethod, batched_distances, build_method
+from star_model.bench.evaluate import EvalSettings, episode_accuracies, mean_ci, run_benchmark
+from star_model.data.episodes import fixed_episodes
+from star_model.train.sources import FeatureSource
 
 T, D = 8, 256
 

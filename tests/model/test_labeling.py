@@ -6,19 +6,12 @@ import pytest
 import torch
 
 from star_model import create_model
-from star_model.export import BACKGROUND, SEGMENT_COLUMNS, read_segments_csv, write_frames_csv, write_segments_csv
-from star_model.features import FeatureCache, FrameEmbedder
-from star_model.labeling import (
-    LabelingParams,
-    PrototypeBank,
-    active_span,
-    build_bank,
-    label_video,
-    merge_short_runs,
-    window_picks,
-    window_starts,
-)
-from star_model.support import load_actions_dir
+from star_model.data.actions_dir import load_actions_dir
+from star_model.data.label_csv import SEGMENT_COLUMNS, read_segments_csv, write_frames_csv, write_segments_csv
+from star_model.engine.bank import PrototypeBank, active_span, build_bank
+from star_model.engine.features import FeatureCache, FrameEmbedder
+from star_model.engine.segmentation import label_video, merge_short_runs, window_picks, window_starts
+from star_model.schema import BACKGROUND, LabelingParams
 
 
 @pytest.fixture()
@@ -106,11 +99,12 @@ def test_bank_round_trip(synth_set, tmp_path):
     assert bank.prototypes.shape == (3, model.cfg.num_frames, model.cfg.embed_dim)
     assert 0.5 < bank.window_s < 6.5
     assert np.isfinite(bank.threshold)
-    assert bank.rest["prototype"].shape == bank.prototypes.shape[1:] and np.isfinite(float(bank.rest["offset"]))
+    assert bank.rest.prototype.shape == bank.prototypes.shape[1:] and np.isfinite(bank.rest.offset)
     loaded = PrototypeBank.load(bank.save(tmp_path / "prototypes.safetensors"))
     assert loaded.names == bank.names and torch.equal(loaded.prototypes, bank.prototypes)
     assert loaded.threshold == bank.threshold
-    assert loaded.rest.keys() == bank.rest.keys() and all(torch.equal(loaded.rest[k], v) for k, v in bank.rest.items())
+    assert loaded.rest.offset == bank.rest.offset and all(torch.equal(getattr(loaded.rest, k), getattr(bank.rest, k))
+                                                          for k in ("prototype", "prompt", "stages"))
     untrimmed = build_bank(model, embedder, load_actions_dir(synth_set), trim_rest=False)
     assert untrimmed.rest is None and untrimmed.window_s >= bank.window_s
 

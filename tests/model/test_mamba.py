@@ -1,4 +1,4 @@
-"""Tests of star_model.mamba.Mamba (uni- and bidirectional)."""
+"""Tests of star_model.nn.mamba.Mamba (uni- and bidirectional)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from star_model.mamba import Mamba
+from star_model.nn.mamba import Mamba
 from tests.model.test_ssm import load_mamba_module, mamba_ssm_installed
 
 D_MODEL, D_STATE, D_CONV, EXPAND = 16, 8, 4, 2

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from star_model.matching import bi_mhm_distance, frame_distances, otam_distance, otam_two_way
+from star_model.ops.matching import bi_mhm_distance, frame_distances, otam_distance, otam_two_way
 
 
 def _softmin_np(values, lam):

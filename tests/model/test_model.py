@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from star_model import create_model, list_models, load_config
-from star_model.matching import frame_distances, otam_two_way
-from star_model.model import STAR
+from star_model.nn.model import STAR
+from star_model.ops.matching import frame_distances, otam_two_way
 
 T = 8
 
@@ -120,7 +120,7 @@ ABLATIONS = {
 
 @pytest.mark.parametrize("ablation", list(ABLATIONS))
 def test_every_part_is_switchable(ablation):
-    from star_model.config import config_from_dict
+    from star_model.nn.config import config_from_dict
 
     data = load_config("star-tiny").to_dict()
     for section, values in ABLATIONS[ablation].items():

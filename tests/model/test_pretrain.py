@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from star_model import create_model
-from star_model.pretrain import (STAGE_KEYS, ClipPool, FrameProbes, PretrainConfig, _batch, frame_stage_keys,
+from star_model.train.pretrain import (STAGE_KEYS, ClipPool, FrameProbes, PretrainConfig, _batch, frame_stage_keys,
                                  pretrain_loss, pretrain_towers, relative_pose)
 from star_model.synthetic import IDLE_CAPTION, PRIMITIVES, render_clip, split_actions
 from star_model.synthetic.skeleton import J

@@ -1,4 +1,4 @@
-"""Tests of star_model.ssm: the fast selective scan against the reference loop and mamba_ssm's reference."""
+"""Tests of star_model.ops.selective_scan: the fast selective scan against the reference loop and mamba_ssm's reference."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Iterator, Optional
 import pytest
 import torch
 
-from star_model.ssm import (
+from star_model.ops.selective_scan import (
     mamba_ssm_scan_fn,
     selective_scan,
     selective_scan_chunked,
@@ -63,7 +63,7 @@ def mamba_ssm_cpu_import() -> Iterator[None]:
       interface imports one name from it at module level; the reference does not use it).
 
     Every mamba_ssm module and the stub are removed from ``sys.modules`` afterwards, so later imports of the
-    real ``mamba_ssm`` (e.g. by star_model.ssm's dispatcher) are not affected.
+    real ``mamba_ssm`` (e.g. by star_model.ops.selective_scan's dispatcher) are not affected.
     """
     spec = importlib.util.find_spec("mamba_ssm")
     assert spec is not None and spec.submodule_search_locations, "mamba_ssm is not installed"
@@ -307,7 +307,7 @@ def test_against_mamba_ssm_selective_scan_ref(bc_form, itype, L):
 
 
 # --------------------------------------------------------------------------------------------
-# importing star_model.ssm / star_model.mamba without a working mamba_ssm
+# importing star_model.ops.selective_scan / star_model.nn.mamba without a working mamba_ssm
 # --------------------------------------------------------------------------------------------
 
 _IMPORT_CHECK = textwrap.dedent(
@@ -320,8 +320,8 @@ _IMPORT_CHECK = textwrap.dedent(
     root = {root!r}
     pkg = types.ModuleType("star_model"); pkg.__path__ = [root + "/star_model"]
     sys.modules["star_model"] = pkg
-    import star_model.ssm as ssm
-    import star_model.mamba as mamba
+    import star_model.ops.selective_scan as ssm
+    import star_model.nn.mamba as mamba
     import torch
     assert ssm.mamba_ssm_scan_fn() is None
     m = mamba.Mamba(8, d_state=4)

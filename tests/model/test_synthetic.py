@@ -9,7 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from star_model.export import BACKGROUND, SEGMENT_COLUMNS, read_segments_csv
+from star_model.data.label_csv import SEGMENT_COLUMNS, read_segments_csv
+from star_model.schema import BACKGROUND
 from star_model.synthetic import (ACTIONS, IDLE_CAPTION, PRIMITIVES, compose_long_video,
                                   get_action, order_pairs, prepare_clip, render_clip,
                                   split_actions, write_dataset)

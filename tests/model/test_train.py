@@ -18,14 +18,16 @@ import torch
 from safetensors.torch import save_file
 
 from star_model import create_model
-from star_model.checkpoint import CheckpointError, read_checkpoint
-from star_model.config import config_from_dict, load_config
-from star_model.episodes import FeatureSource, VideoSource, fixed_episodes
-from star_model.features import FeatureCache, FrameEmbedder
-from star_model.jobs import Cancelled
-from star_model.labeling import ActionExamples, ClipRef
-from star_model.model import STAR
-from star_model.train import EpisodeLoss, TrainConfig, evaluate, fine_tune, load_for_resume, train
+from star_model.data.episodes import fixed_episodes
+from star_model.engine.features import FeatureCache, FrameEmbedder
+from star_model.errors import Cancelled, CheckpointError
+from star_model.nn.checkpoint import read_checkpoint
+from star_model.nn.config import config_from_dict, load_config
+from star_model.nn.model import STAR
+from star_model.schema import ActionExamples, ClipRef
+from star_model.train.finetune import fine_tune
+from star_model.train.loop import EpisodeLoss, TrainConfig, evaluate, load_for_resume, train
+from star_model.train.sources import FeatureSource, VideoSource
 from tests.model.videos_util import make_video
 
 
@@ -219,7 +221,8 @@ def test_fine_tune_cancel_stops_within_one_step(tmp_path):
 
 
 def test_cli_train_writes_checkpoints_and_refuses_a_pickle_init(tmp_path, capsys):
-    from star_model import cli, cli_train
+    from star_model.cli import main as cli
+    from star_model.cli import train as cli_train
 
     parser = cli._Parser(prog="star-app")
     sub = parser.add_subparsers(dest="command", parser_class=cli._Parser)

@@ -1,0 +1,1 @@
+"""The few-shot and long-video benchmark (``star-app eval``): methods and their evaluation."""

@@ -1,0 +1,1 @@
+"""The ``star-app`` headless commands; :func:`star_model.cli.main.main` runs one."""

@@ -1,0 +1,83 @@
+"""The label CSV files: segments and per-frame scores, written atomically, and the segment reader.
+
+Segment CSV, one row per segment:
+``video,label,start_s,end_s,duration_s,start_frame,end_frame,confidence,source``
+(``start_frame`` inclusive, ``end_frame`` exclusive).
+Per-frame CSV: ``frame,time_s,`` then one score column per action plus ``background``, then ``label``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+from star_model.schema import BACKGROUND, LabelResult, Segment, atomic_write_text
+
+SEGMENT_COLUMNS = ["video", "label", "start_s", "end_s", "duration_s", "start_frame", "end_frame", "confidence", "source"]
+
+
+def segments_csv(video: str, segments: Iterable[Segment]) -> str:
+    """The segment CSV text for one video."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(SEGMENT_COLUMNS)
+    for s in segments:
+        writer.writerow(
+            [video, s.label, f"{s.start_s:.3f}", f"{s.end_s:.3f}", f"{s.duration_s:.3f}",
+             s.start_frame, s.end_frame, f"{s.confidence:.4f}", s.source]
+        )
+    return buf.getvalue()
+
+
+def write_segments_csv(path: Path, video: str, segments: Iterable[Segment]) -> Path:
+    """Write the segment CSV of one video atomically."""
+    return atomic_write_text(path, segments_csv(video, segments))
+
+
+def write_frames_csv(
+    path: Path,
+    frames: Sequence[int],
+    times: Sequence[float],
+    actions: Sequence[str],
+    scores: np.ndarray,
+    labels: Sequence[str],
+) -> Path:
+    """Write the per-frame CSV: scores (F, len(actions) + 1), the last column being background."""
+    if scores.shape != (len(frames), len(actions) + 1):
+        raise ValueError(f"scores have shape {scores.shape}, expected ({len(frames)}, {len(actions) + 1})")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["frame", "time_s", *actions, BACKGROUND, "label"])
+    for frame, t, row, label in zip(frames, times, scores, labels):
+        writer.writerow([int(frame), f"{t:.3f}", *(f"{v:.4f}" for v in row), label])
+    return atomic_write_text(path, buf.getvalue())
+
+
+def read_segments_csv(path: Path) -> list[Segment]:
+    """Read a segment CSV (ours or a ground-truth file in the same format)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != SEGMENT_COLUMNS:
+            raise ValueError(f"{Path(path).name} does not have the segment CSV columns {','.join(SEGMENT_COLUMNS)}")
+        return [
+            Segment(
+                label=row["label"], start_s=float(row["start_s"]), end_s=float(row["end_s"]),
+                start_frame=int(row["start_frame"]), end_frame=int(row["end_frame"]),
+                confidence=float(row["confidence"]), source=row["source"],
+            )
+            for row in reader
+        ]
+
+
+def write_label_csvs(folder: Path, video: str, segments: Iterable[Segment],
+                     result: Optional[LabelResult] = None) -> list[Path]:
+    """``folder/<stem>.segments.csv`` of ``segments``, and ``<stem>.frames.csv`` of ``result`` when given."""
+    folder, video = Path(folder), Path(video)
+    written = [write_segments_csv(folder / f"{video.stem}.segments.csv", video.name, segments)]
+    if result is not None:
+        written.append(write_frames_csv(folder / f"{video.stem}.frames.csv", result.frames, result.times, result.names,
+                                        result.scores, result.labels))
+    return written

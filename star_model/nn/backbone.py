@@ -1,0 +1,95 @@
+"""CLIP image and text towers from open_clip.
+
+Weights come from an open_clip pretrained tag (downloaded from the hub and cached by
+open_clip, for real users), a local CLIP checkpoint file, or nowhere: then the towers
+are randomly initialised and a warning says so.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+from torch import nn
+
+from star_model.nn.config import BackboneConfig
+
+log = logging.getLogger(__name__)
+
+
+class ClipBackbone(nn.Module):
+    """open_clip CLIP towers with our image preprocessing and tokenizer."""
+
+    def __init__(self, cfg: BackboneConfig, pretrained: Optional[str] = None, warn_random: bool = True) -> None:
+        super().__init__()
+        self.cfg = cfg
+        if cfg.arch is not None:
+            self.clip = open_clip.create_model(cfg.arch, pretrained=pretrained)
+            self.tokenizer = open_clip.get_tokenizer(cfg.arch)
+        else:
+            self.clip = open_clip.CLIP(**cfg.clip)
+            self.tokenizer = open_clip.SimpleTokenizer(context_length=cfg.clip["text_cfg"]["context_length"])
+            if pretrained is not None:
+                open_clip.load_checkpoint(self.clip, pretrained)
+        if pretrained is None and warn_random:
+            log.warning(
+                "CLIP towers of %s are randomly initialised (no pretrained tag or checkpoint given); "
+                "features are meaningless until weights are loaded",
+                cfg.arch or "the custom backbone",
+            )
+        size = self.clip.visual.image_size
+        self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.register_buffer("mean", torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1), persistent=False)
+        self.set_trainable(cfg.freeze, cfg.unfreeze_last)
+
+    def set_trainable(self, freeze: bool, unfreeze_last: int = 0) -> None:
+        """Freeze both towers; with ``unfreeze_last`` > 0 the last visual blocks train."""
+        for p in self.clip.parameters():
+            p.requires_grad_(not freeze)
+        if freeze and unfreeze_last > 0:
+            for block in self._visual_blocks()[-unfreeze_last:]:
+                for p in block.parameters():
+                    p.requires_grad_(True)
+
+    def _visual_blocks(self) -> list[nn.Module]:
+        visual = self.clip.visual
+        if hasattr(visual, "transformer"):
+            return list(visual.transformer.resblocks) + [m for m in (getattr(visual, "ln_post", None),) if m is not None]
+        return [visual.layer1, visual.layer2, visual.layer3, visual.layer4, visual.attnpool]
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """images: (N, 3, H, W) uint8 or float in [0, 1] -> (N, 3, S, S) normalised.
+
+        The short side is resized to the tower's input size S, then centre-cropped (as CLIP's own transform).
+        """
+        x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+        h, w = x.shape[-2:]
+        s = self.image_size
+        if (h, w) != (s, s):
+            scale = s / min(h, w)
+            nh, nw = max(s, round(h * scale)), max(s, round(w * scale))
+            x = F.interpolate(x, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
+            top, left = (nh - s) // 2, (nw - s) // 2
+            x = x[..., top : top + s, left : left + s]
+        return (x - self.mean) / self.std
+
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """images: (N, 3, H, W) -> (N, D) L2-normalised image embeddings."""
+        return F.normalize(self.clip.encode_image(self.preprocess(images)), dim=-1)
+
+    def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames: (B, T, 3, H, W) -> (B, T, D)."""
+        b = frames.shape[0]
+        flat = self.encode_images(rearrange(frames, "b t c h w -> (b t) c h w"))
+        return rearrange(flat, "(b t) d -> b t d", b=b)
+
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        """texts: M strings -> (M, D) L2-normalised text embeddings."""
+        device = self.mean.device
+        tokens = self.tokenizer(texts).to(device)
+        return F.normalize(self.clip.encode_text(tokens), dim=-1)

@@ -1,0 +1,122 @@
+"""STAR: CLIP frame features -> TSA -> STPR -> prototypes -> OTAM / Bi-MHM matching; losses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from star_model.nn.backbone import ClipBackbone
+from star_model.nn.config import ModelConfig
+from star_model.nn.descriptors import class_prompt, fit_stages, template_stages
+from star_model.nn.stpr import PrototypeRefiner
+from star_model.nn.tsa import TemporalSemanticAttention, TextBank, text_class_map
+from star_model.ops.matching import bi_mhm_distance, frame_distances, otam_two_way
+
+
+@dataclass
+class EpisodeOutput:
+    """logits (Q, N) = -distance; video_text_logits (Q, N); tsa_map (Q, T, N); distances (Q, N);
+    loss (scalar) when query labels were given."""
+
+    logits: torch.Tensor
+    video_text_logits: torch.Tensor
+    tsa_map: torch.Tensor
+    distances: torch.Tensor
+    loss: Optional[torch.Tensor] = None
+
+
+class STAR(nn.Module):
+    """The STAR few-shot action recogniser."""
+
+    def __init__(self, cfg: ModelConfig, pretrained: Optional[str] = None, warn_random: bool = True) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = ClipBackbone(cfg.backbone, pretrained, warn_random=warn_random)
+        stages = cfg.text.stages if cfg.text.use_stages else 0
+        self.tsa = TemporalSemanticAttention(cfg.embed_dim, cfg.tsa, cfg.num_frames, stages) if cfg.tsa.enabled else None
+        self.refiner = PrototypeRefiner(cfg)
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """The trainable parameters of the STAR head (TSA and STPR), without the CLIP towers."""
+        return [p for name, p in self.named_parameters() if not name.startswith("backbone.")]
+
+    def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames: (B, T, 3, H, W) uint8 or float in [0, 1] -> (B, T, D) L2-normalised frame features."""
+        return self.backbone.encode_frames(frames)
+
+    @torch.no_grad()
+    def encode_text(self, names: Sequence[str], descriptors: Optional[Sequence[Optional[Sequence[str]]]] = None) -> TextBank:
+        """Class text bank: prompt + S ordered stage descriptors per class (templates where none are given).
+
+        names: N action names; descriptors: per class, its stage sentences or None -> TextBank
+        (prompts (N, D), stages (N, S, D); S = 0 when the config turns stages off).
+        """
+        count = self.cfg.text.stages
+        descriptors = descriptors or [None] * len(names)
+        prompts = self.backbone.encode_texts([class_prompt(n, self.cfg.text.prompt) for n in names])
+        if not self.cfg.text.use_stages:
+            return TextBank(list(names), prompts, prompts.new_zeros(len(names), 0, prompts.shape[-1]))
+        sentences = [
+            fit_stages(d, n, count) if d else template_stages(n, count) for n, d in zip(names, descriptors)
+        ]
+        flat = self.backbone.encode_texts([s for stages in sentences for s in stages])
+        return TextBank(list(names), prompts, flat.view(len(names), count, -1))
+
+    def _enhance(self, feats: torch.Tensor, text: TextBank) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.tsa is not None:
+            out = self.tsa(feats, text)
+            return out.frames, out.class_map, out.logits
+        class_map, logits = text_class_map(feats, text.tokens(), self.cfg.tsa.pool_temperature, self.cfg.tsa.logit_scale)
+        return feats, class_map, logits
+
+    def build_prototypes(self, support_feats: torch.Tensor, support_labels: torch.Tensor, text: TextBank) -> torch.Tensor:
+        """support_feats: (N*K, T, D), support_labels: (N*K,) in [0, N) -> prototypes (N, T, D).
+
+        Refined support sequences (TSA, then STPR with SGF) averaged per class.
+        """
+        n = len(text.names)
+        enhanced, _, _ = self._enhance(support_feats, text)
+        refined = self.refiner(enhanced, text.prompts[support_labels])
+        onehot = F.one_hot(support_labels, n).to(refined.dtype)
+        counts = onehot.sum(0)
+        if bool((counts == 0).any()):
+            missing = [text.names[i] for i in torch.nonzero(counts == 0).flatten().tolist()]
+            raise ValueError(f"no support clip for class(es) {missing}; every class needs at least one example")
+        return torch.einsum("kn,ktd->ntd", onehot, refined) / counts.view(n, 1, 1)
+
+    def classify(self, query_feats: torch.Tensor, prototypes: torch.Tensor, text: TextBank) -> EpisodeOutput:
+        """query_feats: (Q, T, D), prototypes: (N, T, D) -> EpisodeOutput without loss."""
+        enhanced, class_map, vt_logits = self._enhance(query_feats, text)
+        refined = self.refiner(enhanced)
+        dist = frame_distances(refined, prototypes)
+        if self.cfg.matching.method == "otam":
+            distances = otam_two_way(dist, self.cfg.matching.lam)
+        else:
+            distances = bi_mhm_distance(dist)
+        return EpisodeOutput(logits=-distances, video_text_logits=vt_logits, tsa_map=class_map, distances=distances)
+
+    def episode(
+        self,
+        support_feats: torch.Tensor,
+        support_labels: torch.Tensor,
+        query_feats: torch.Tensor,
+        text: TextBank,
+        query_labels: Optional[torch.Tensor] = None,
+    ) -> EpisodeOutput:
+        """One N-way K-shot episode on frame features.
+
+        support_feats: (N*K, T, D), support_labels: (N*K,) in [0, N), query_feats: (Q, T, D),
+        text: the N classes' TextBank, query_labels: (Q,) -> logits (Q, N), video_text_logits (Q, N),
+        tsa_map (Q, T, N), and loss = L_few-shot + alpha * L_video-text when query_labels is given.
+        """
+        prototypes = self.build_prototypes(support_feats, support_labels, text)
+        out = self.classify(query_feats, prototypes, text)
+        if query_labels is not None:
+            loss = F.cross_entropy(out.logits, query_labels)
+            if self.tsa is not None and self.cfg.alpha > 0:
+                loss = loss + self.cfg.alpha * F.cross_entropy(out.video_text_logits, query_labels)
+            out.loss = loss
+        return out

@@ -1,0 +1,1 @@
+"""Pure tensor functions, no module state: the selective scan, OTAM and Bi-MHM matching, frame sampling."""

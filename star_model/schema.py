@@ -1,0 +1,175 @@
+"""The plain, torch-free types and constants that the engine and the app share.
+
+Importing this module loads no torch (a test checks it): the app's state, views and project
+files use these types directly, and only ``star_app/services/`` turns them into engine work.
+
+- :class:`ClipRef`, :class:`ActionExamples`: example clips of the actions to recognise;
+- :class:`Segment`, :data:`BACKGROUND`, :data:`SOURCE_MODEL` / :data:`SOURCE_MANUAL`: labelled spans;
+- :class:`LabelingParams`: every labeling setting, its default written once, its range checked here;
+- :class:`ModelChoice`: which model and weights to run, on which device;
+- :class:`LabelResult`: what labeling one video gives (per-frame scores and segments);
+- :data:`ProgressFn` / :data:`CancelFn`: the callbacks of long-running work, and :func:`report`;
+- :func:`atomic_write`: how every file of the project's formats is written.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+BACKGROUND = "background"
+"""The label of every span that is none of the actions."""
+
+SOURCE_MODEL = "model"
+SOURCE_MANUAL = "manual"
+SOURCES = (SOURCE_MODEL, SOURCE_MANUAL)
+"""Where a segment comes from: the model's labeling, or a person's edit."""
+
+ProgressFn = Callable[[int, int, str], None]
+"""progress(done, total, message); total may be an estimate (0: unknown)."""
+
+CancelFn = Callable[[], bool]
+"""cancel() returns True once the caller wants the work stopped."""
+
+
+def report(progress: Optional[ProgressFn], done: int, total: int, message: str = "") -> None:
+    """Call ``progress`` if there is one."""
+    if progress is not None:
+        progress(done, total, message)
+
+
+@dataclass
+class ClipRef:
+    """An example clip: a file, optionally a span of it (seconds)."""
+
+    path: str
+    start_s: Optional[float] = None
+    end_s: Optional[float] = None
+
+
+@dataclass
+class ActionExamples:
+    """One action: its name, example clips and (optional) stage descriptors."""
+
+    name: str
+    clips: list[ClipRef]
+    descriptors: Optional[list[str]] = None
+
+
+@dataclass
+class Segment:
+    """One labelled span of a video; ``end_frame`` is exclusive; ``source`` is one of :data:`SOURCES`."""
+
+    label: str
+    start_s: float
+    end_s: float
+    start_frame: int
+    end_frame: int
+    confidence: float = 1.0
+    source: str = SOURCE_MODEL
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+RATE_RANGE = (0.25, 60.0)
+WINDOW_RANGE = (0.1, 600.0)
+THRESHOLD_RANGE = (-10.0, 10.0)
+
+
+def _check(name: str, value: Optional[float], low: float, high: float) -> None:
+    if value is not None and not low <= value <= high:
+        raise ValueError(f"{name} {value:g} is outside [{low:g}, {high:g}]")
+
+
+@dataclass(frozen=True)
+class LabelingParams:
+    """How a long video is labeled; None means calibrated from, or derived from, the examples.
+
+    rate: frames per second sampled and embedded; window_s: window length (None: the median
+    example length); stride_fraction: window stride as a share of the window; threshold and
+    temperature: the background distance and the softmax temperature (None: calibrated);
+    smooth_s: the per-frame score smoothing; min_segment_s: shorter runs are merged (None: a
+    third of the window); trim_rest: the examples start and end at rest, which is cut off their
+    prototypes and makes a rest class that marks background.
+    """
+
+    rate: float = 4.0
+    window_s: Optional[float] = None
+    stride_fraction: float = 0.25
+    threshold: Optional[float] = None
+    temperature: Optional[float] = None
+    smooth_s: float = 0.75
+    min_segment_s: Optional[float] = None
+    trim_rest: bool = True
+
+    def __post_init__(self) -> None:
+        _check("labeling rate", self.rate, *RATE_RANGE)
+        _check("window length", self.window_s, *WINDOW_RANGE)
+        _check("background threshold", self.threshold, *THRESHOLD_RANGE)
+        _check("stride fraction", self.stride_fraction, 1e-3, 1.0)
+        _check("temperature", self.temperature, 1e-6, float("inf"))
+        _check("smoothing", self.smooth_s, 0.0, float("inf"))
+        _check("minimum segment length", self.min_segment_s, 0.0, float("inf"))
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which model runs: a shipped config name or JSON path (None: the bundled default), open_clip
+    weights for its towers (a tag or a file), or a STAR checkpoint (which carries its own config);
+    and the device (``auto``, ``cpu`` or ``cuda``)."""
+
+    model: Optional[str] = None
+    pretrained: Optional[str] = None
+    checkpoint: Optional[str] = None
+    device: str = "auto"
+
+
+@dataclass
+class LabelResult:
+    """What labeling one video gives.
+
+    frames (F,) source frame indices and times (F,) seconds of the sampled frames; scores (F, N + 1)
+    per-frame probabilities (the N actions of ``names``, then background); labels (F,); tsa_map (F, N)
+    the per-frame TSA class map; segments covering the whole video without overlap.
+    """
+
+    video: str
+    names: list[str]
+    frames: np.ndarray
+    times: np.ndarray
+    scores: np.ndarray
+    labels: list[str]
+    tsa_map: np.ndarray
+    segments: list[Segment] = field(default_factory=list)
+
+
+def atomic_write(path: Path, write: Callable[[Path], None], prefix: Optional[str] = None, suffix: str = ".tmp") -> Path:
+    """Write ``path`` atomically: ``write(tmp)`` fills a temporary file beside it, which is then renamed
+    over ``path``, so a crash mid-write leaves the previous file whole. Returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix if prefix is not None else f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8, flushed to disk) to ``path`` atomically."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return atomic_write(path, write)
