@@ -10,6 +10,7 @@ import numpy as np
 from star_model.cli.label import build_bank_with_bar, label_to_csv
 from star_model.cli.options import add_model_options, model_choice
 from star_model.cli.progress_bar import ProgressBar
+from star_model.data.actions_dir import load_actions_dir
 from star_model.data.label_csv import read_segments_csv
 from star_model.engine.features import FrameEmbedder
 from star_model.engine.metrics import edit_score, f1_at, frame_accuracy, frame_labels
@@ -40,12 +41,14 @@ def run_demo(model: STAR, embedder: FrameEmbedder, out: Path, seed: int = 0, dur
     out = Path(out)
     with ProgressBar("render demo") as bar:
         material = demo_material(out / "examples", bar, seed=seed, duration_s=duration_s)
-    bank = build_bank_with_bar(model, embedder, material.actions)
+    # labeled as `star-app label --actions` would label it: the actions as the folder lists them
+    actions = load_actions_dir(out / "examples")
+    bank = build_bank_with_bar(model, embedder, actions)
     params = LabelingParams()
     result = label_to_csv(model, embedder, bank, material.video, out / "labels", params)
     truth = frame_labels(read_segments_csv(material.truth), np.asarray(result.times))
     acc = frame_accuracy(result.labels, truth)
-    print(f"demo: {len(material.actions)} actions x {DEMO_CLIPS} example clips; long video {duration_s:.0f} s, "
+    print(f"demo: {len(actions)} actions x {DEMO_CLIPS} example clips; long video {duration_s:.0f} s, "
           f"{len(result.times)} frames labeled at {params.rate:g} fps")
     print(f"frame accuracy   {acc * 100:6.1f} %")
     print(f"segment F1@50    {f1_at(result.labels, truth, 0.5) * 100:6.1f}")
