@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter
 from star_app.controllers.download_controller import DownloadController
 from star_app.controllers.job_controller import JobController
 from star_app.controllers.project_controller import ProjectController
+from star_app.controllers.review_controller import ReviewController
 from star_app.services.decoder import FrameServer
 from star_app.services.jobs import JobRunner
 from star_app.services.media import VIDEO_FILTER, MediaError, check_video
@@ -25,6 +26,7 @@ from star_app.views.actions_panel import ActionsPanel
 from star_app.views.attention_plot import AttentionPlot
 from star_app.views.job_status import JobStatus
 from star_app.views.player import Player
+from star_app.views.review_counter import ReviewCounter
 from star_app.views.settings_dialog import SettingsDialog
 from star_app.views.timeline import Timeline
 from star_app.views.videos_panel import VideosPanel
@@ -63,6 +65,8 @@ class MainWindow(QMainWindow):
         self.plot = AttentionPlot(self.current)
         self.timeline = Timeline(self.state, self.current)
         self.job_status = JobStatus(self.runner)
+        self.review = ReviewController(self.state, self.current, self.timeline, self.show_status, self)
+        self.review_counter = ReviewCounter(self.review)
 
         left = QSplitter(Qt.Orientation.Vertical)
         for w in (self.actions_panel, self.action_editor, self.videos_panel):
@@ -78,6 +82,7 @@ class MainWindow(QMainWindow):
         main.setSizes([340, 900])
         self.setCentralWidget(main)
         self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.review_counter)
         self.resize(1280, 800)
 
         self.actions_panel.filesDropped.connect(self._examples_dropped)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QMenu, QMessageBox, QWidget
 
 
 class MenuHost(Protocol):
@@ -22,8 +22,10 @@ class MenuHost(Protocol):
     runner: Any
     timeline: Any
     player: Any
+    review: Any
 
     def menuBar(self) -> Any: ...  # noqa: N802 (Qt API)
+    def installEventFilter(self, watcher: QObject) -> None: ...  # noqa: N802 (Qt API)
     def new_project(self) -> None: ...
     def open_project(self, path: Path | None = None) -> None: ...
     def save(self) -> bool: ...
@@ -45,9 +47,33 @@ SHORTCUTS_HELP = """<table>
 <tr><td>Home / End</td><td>first / last frame</td></tr>
 <tr><td>Ctrl+Z / Ctrl+Shift+Z</td><td>undo / redo</td></tr>
 <tr><td>S, M, Delete, E</td><td>split at cursor, mark manual, delete segment, add as example</td></tr>
+<tr><td>N / Shift+N</td><td>next / previous segment to review (least confident first; wraps round)</td></tr>
+<tr><td>Enter</td><td>confirm the selected segment (it becomes manual)</td></tr>
 <tr><td>Ctrl+wheel, +/-</td><td>zoom the timeline</td></tr>
 <tr><td>Ctrl+B, Ctrl+L, Esc</td><td>build prototypes, label video, cancel job</td></tr>
 </table>"""
+
+
+ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+def _types_text(widget: QWidget | None) -> bool:
+    return isinstance(widget, (QLineEdit, QAbstractSpinBox)) or (isinstance(widget, QComboBox) and widget.isEditable())
+
+
+class EnterStaysInTextFields(QObject):
+    """Installed on the window: a one-line text field with the focus keeps Enter from the window's shortcuts.
+
+    Qt asks the focus widget first (a ShortcutOverride event, passed up to the window when the widget
+    does not take it); text editors and every field take the printable keys (N, S, M, ...), but a
+    QLineEdit or spin box lets Enter go, and it would confirm a segment instead of finishing the edit.
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and event.key() in ENTER_KEYS and _types_text(QApplication.focusWidget())):
+            event.accept()
+        return False
 
 
 def _add(menu: QMenu, text: str, slot: Callable, shortcut=None) -> QAction:
@@ -85,6 +111,7 @@ def build_menus(window: MenuHost) -> dict[str, QAction]:
     acts["label"] = _add(label, "&Label current video", window.label_current, "Ctrl+L")
     acts["label_all"] = _add(label, "Label &all videos", window.label_all, "Ctrl+Shift+L")
     acts["cancel"] = _add(label, "&Cancel the running job", window.runner.cancel, "Esc")
+    _review_menu(window, bar.addMenu("&Review"), acts)
     _playback_menu(window, bar.addMenu("P&layback"), acts)
     help_menu = bar.addMenu("&Help")
     _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Keyboard shortcuts", SHORTCUTS_HELP))
@@ -126,6 +153,15 @@ def _edit_menu(window: MenuHost, edit: QMenu, acts: dict[str, QAction]) -> None:
     acts["manual"] = _add(edit, "&Mark segment manual", lambda: _segment(window, tl.mark_manual), "M")
     acts["delete"] = _add(edit, "&Delete segment", lambda: _segment(window, tl.delete), QKeySequence.StandardKey.Delete)
     acts["add_example"] = _add(edit, "Add selection as &example", window.add_selection_as_example, "E")
+
+
+def _review_menu(window: MenuHost, review: QMenu, acts: dict[str, QAction]) -> None:
+    acts["review_next"] = _add(review, "&Next segment to review", window.review.next, "N")
+    acts["review_prev"] = _add(review, "&Previous segment to review", window.review.previous, "Shift+N")
+    acts["review_confirm"] = _add(review, "&Confirm selected segment", window.review.confirm)
+    acts["review_confirm"].setShortcuts([QKeySequence("Return"), QKeySequence("Enter")])
+    acts["review_confirm"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    window.installEventFilter(EnterStaysInTextFields(window))
 
 
 def _playback_menu(window: MenuHost, play: QMenu, acts: dict[str, QAction]) -> None:

@@ -1,4 +1,7 @@
-"""The timeline: one coloured band per segment (opacity = confidence) and the playback cursor.
+"""The timeline: one coloured band per segment and the playback cursor.
+
+Shading: a model segment's opacity grows with its confidence (a pale band is one to review first);
+a manual segment (confirmed or edited by a person) is opaque and hatched.
 
 Click a band to select it, drag its edges to adjust, right-click for label / split /
 manual / delete / add-as-example; click or drag elsewhere to seek. Ctrl+wheel zooms
@@ -15,18 +18,21 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 from star_app.state import segment_edits as edits
 from star_app.state.current_time import CurrentTime
 from star_app.state.project_state import ProjectState
-from star_model.schema import BACKGROUND, SOURCE_MANUAL
+from star_model.schema import BACKGROUND, SOURCE_MANUAL, Segment
 
 RULER_H = 18
 EDGE_PX = 5
 MIN_VIEW_S = 1.0
 BACKGROUND_COLOR = "#b8b8b8"
+UNKNOWN_COLOR = "#707070"
+MIN_ALPHA = 0.25
 
 
 class Timeline(QWidget):
     """Segments of the current video over time."""
 
     selectionChanged = Signal(int)
+    videoChanged = Signal(str)  # the video shown ("" for none)
     addExampleRequested = Signal(int)
 
     def __init__(self, state: ProjectState, current: CurrentTime, parent: QWidget | None = None) -> None:
@@ -50,9 +56,12 @@ class Timeline(QWidget):
 
     # --- data ------------------------------------------------------------------------------
     def set_video(self, video: Optional[str]) -> None:
+        changed = video != self.video
         self.video = video
         self._select(-1)
         self.update()
+        if changed:
+            self.videoChanged.emit(video or "")
 
     @property
     def segments(self) -> list:
@@ -123,6 +132,15 @@ class Timeline(QWidget):
         return ("segment", index) if index >= 0 else ("none", -1)
 
     # --- painting --------------------------------------------------------------------------
+    def segment_color(self, seg: Segment) -> QColor:
+        """The fill of a segment's band: its action's colour, opaque when manual, else with opacity
+        ``MIN_ALPHA`` at confidence 0 up to 1 at confidence 1."""
+        action = self._state.project.action(seg.label)
+        color = QColor(BACKGROUND_COLOR if seg.label == BACKGROUND else action.color if action else UNKNOWN_COLOR)
+        confidence = 1.0 if seg.source == SOURCE_MANUAL else min(max(seg.confidence, 0.0), 1.0)
+        color.setAlphaF(MIN_ALPHA + (1.0 - MIN_ALPHA) * confidence)
+        return color
+
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt API)
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -132,7 +150,6 @@ class Timeline(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No video")
             return
         self._paint_ruler(p)
-        colors = {a.name: a.color for a in self._state.project.actions}
         band = self._band()
         for i, seg in enumerate(self.segments):
             x0, x1 = self.x_of(seg.start_s), self.x_of(seg.end_s)
@@ -140,10 +157,8 @@ class Timeline(QWidget):
                 continue
             if self._drag and self._drag[1] == i and self._drag[0] in ("start", "end"):
                 x0, x1 = (self.x_of(self._drag_t), x1) if self._drag[0] == "start" else (x0, self.x_of(self._drag_t))
-            color = QColor(BACKGROUND_COLOR if seg.label == BACKGROUND else colors.get(seg.label, "#707070"))
-            color.setAlphaF(0.3 + 0.7 * min(max(seg.confidence, 0.0), 1.0))
             rect = QRectF(x0, band.top(), max(1.0, x1 - x0), band.height())
-            p.fillRect(rect, color)
+            p.fillRect(rect, self.segment_color(seg))
             if seg.source == SOURCE_MANUAL:
                 p.fillRect(rect, QBrush(QColor(0, 0, 0, 60), Qt.BrushStyle.BDiagPattern))
             p.setPen(QPen(QColor("#ffffff"), 1))
