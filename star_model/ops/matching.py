@@ -48,8 +48,16 @@ def otam_distance(dist: torch.Tensor, lam: float = 0.5) -> torch.Tensor:
 
 
 def otam_two_way(dist: torch.Tensor, lam: float = 0.5) -> torch.Tensor:
-    """OTAM in both directions, summed (query->support plus support->query). dist: (..., Tq, Ts) -> (...)."""
-    return otam_distance(dist, lam) + otam_distance(rearrange(dist, "... a b -> ... b a"), lam)
+    """OTAM in both directions, summed (query->support plus support->query). dist: (..., Tq, Ts) -> (...).
+
+    When Tq == Ts (the usual T x T) both directions are one batch of ``otam_distance``: half the Python
+    steps, the same arithmetic (equal, bit for bit, to the two calls).
+    """
+    flipped = rearrange(dist, "... a b -> ... b a")
+    if dist.shape[-1] == dist.shape[-2]:
+        both = otam_distance(torch.stack([dist, flipped]), lam)
+        return both[0] + both[1]
+    return otam_distance(dist, lam) + otam_distance(flipped, lam)
 
 
 def bi_mhm_distance(dist: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,30 @@ def test_otam_two_way_sums_both_directions():
     assert torch.allclose(otam_two_way(dist, 0.5), torch.tensor(expected, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("shape", [(64, 8, 8, 8), (3, 5, 5), (2, 1, 1), (4, 6, 5), (2, 3, 1, 4)])
+def test_otam_two_way_is_the_two_directions_bit_for_bit(shape):
+    """Square matrices run both directions as one batch: the same numbers as two separate calls, and the same
+    gradients."""
+    gen = torch.Generator().manual_seed(sum(shape))
+    dist = (torch.rand(*shape, generator=gen) * 2).requires_grad_()
+    twin = dist.detach().clone().requires_grad_()
+    ours = otam_two_way(dist, 0.5)
+    separate = otam_distance(twin, 0.5) + otam_distance(twin.transpose(-1, -2), 0.5)
+    assert ours.shape == shape[:-2]
+    torch.testing.assert_close(ours, separate, rtol=0, atol=0)
+    weights = torch.randn(ours.shape, generator=gen)
+    (ours * weights).sum().backward()
+    (separate * weights).sum().backward()
+    torch.testing.assert_close(dist.grad, twin.grad, rtol=1e-6, atol=1e-7)
+
+
+def test_otam_two_way_square_matches_the_independent_dp():
+    dist = torch.rand(3, 7, 7, dtype=torch.float64)
+    expected = [otam_reference(d.numpy(), 0.3) + otam_reference(d.T.numpy(), 0.3) for d in dist]
+    torch.testing.assert_close(otam_two_way(dist, 0.3), torch.tensor(expected, dtype=torch.float64),
+                               rtol=1e-10, atol=1e-10)
+
+
 def test_otam_is_order_sensitive_where_mean_pooling_is_not():
     torch.manual_seed(0)
     seq = torch.nn.functional.normalize(torch.randn(1, 8, 32), dim=-1)

@@ -1,4 +1,5 @@
-"""Tests of star_model.ops.selective_scan: the fast selective scan against the reference loop and mamba_ssm's reference."""
+"""Tests of star_model.ops.selective_scan: the fast selective scans (chunked, time-major) against the reference loop
+and mamba_ssm's reference, and the dispatcher's choice between them."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import pytest
 import torch
 
 from star_model.ops.selective_scan import (
+    TIME_MAJOR_MAX_SEQLEN,
     mamba_ssm_scan_fn,
     selective_scan,
     selective_scan_chunked,
     selective_scan_ref,
+    selective_scan_time_major,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -259,10 +262,16 @@ def test_chunked_gradients_match_reference(bc_form, L):
         torch.testing.assert_close(t.grad, args_ref[name].grad, rtol=1e-4, atol=1e-4, msg=name)
 
 
-def test_dispatcher_on_cpu_uses_the_fast_form():
-    args = make_inputs("bnl", 40)
+@pytest.mark.parametrize(
+    "L,form", [(1, "time-major"), (8, "time-major"), (TIME_MAJOR_MAX_SEQLEN, "time-major"),
+               (TIME_MAJOR_MAX_SEQLEN + 1, "chunked"), (300, "chunked")]
+)
+def test_dispatcher_on_cpu_picks_the_form_by_length(L, form):
+    """Off CUDA: the time-major form up to TIME_MAJOR_MAX_SEQLEN steps, the chunked form beyond (bit for bit)."""
+    args = make_inputs("bnl", L)
     out = selective_scan(**args, delta_softplus=True)
-    torch.testing.assert_close(out, selective_scan_chunked(**args, delta_softplus=True), rtol=0, atol=0)
+    fast = selective_scan_time_major if form == "time-major" else selective_scan_chunked
+    torch.testing.assert_close(out, fast(**args, delta_softplus=True), rtol=0, atol=0)
 
 
 def test_complex_A_and_bad_shapes_raise():
@@ -275,6 +284,173 @@ def test_complex_A_and_bad_shapes_raise():
         selective_scan(**{**args, "B": torch.randn(2, 3, 8, 10)})  # 3 groups do not divide dim=4
     with pytest.raises(ValueError, match="delta"):
         selective_scan(**{**args, "delta": args["delta"][..., :5]})
+
+
+# --------------------------------------------------------------------------------------------
+# time-major form == reference loop
+# --------------------------------------------------------------------------------------------
+
+TIME_MAJOR_FORMS = ["bnl", "bgnl_g1", "bgnl_g2", "bgnl_g4"]  # what it scans itself ((d, n): chunked)
+FLAG_SETS = [
+    (True, True, True, True, True),
+    (False, False, False, False, False),
+    (True, False, True, False, True),
+    (False, True, False, True, False),
+    (False, False, True, True, True),
+]
+
+
+def time_major_inputs(bc_form: str, L: int, **kw) -> dict:
+    """make_inputs, plus "bgnl_g4" (4 groups of 2 channels) and "mixed" (B in 2 groups, C in 4)."""
+    if bc_form in ("bgnl_g4", "mixed"):
+        args = make_inputs("bgnl_g2", L, dim=8, **kw)
+        g = torch.Generator().manual_seed(kw.get("seed", 0) + 100)
+        itype = kw.get("itype", torch.float32)
+        groups_b = 2 if bc_form == "mixed" else 4
+        for name, groups in (("B", groups_b), ("C", 4)):
+            args[name] = torch.randn(2, groups, 8, L, generator=g).to(itype)
+            if kw.get("requires_grad"):
+                args[name].requires_grad_()
+        return args
+    return make_inputs(bc_form, L, **kw)
+
+
+def _assert_matches_reference(args: dict, kw: dict, L: int, dim: int, out_tol: dict, state_tol: dict) -> None:
+    ref = selective_scan_ref(**args, **kw)
+    ours = selective_scan_time_major(**args, **kw)
+    if kw.get("return_last_state"):
+        (out_ref, state_ref), (out, state) = ref, ours
+        assert state.shape == state_ref.shape == (2, dim, 8)
+        assert state.dtype == torch.float32
+        torch.testing.assert_close(state, state_ref, **state_tol)
+    else:
+        assert isinstance(ours, torch.Tensor)
+        out_ref, out = ref, ours
+    assert out.shape == out_ref.shape == (2, dim, L)
+    assert out.dtype == out_ref.dtype == args["u"].dtype
+    if args["B"].dim() > 2:  # its own output (a (d, n) B goes to the chunked form)
+        assert out.is_contiguous()
+    torch.testing.assert_close(out, out_ref, **out_tol)
+
+
+@pytest.mark.parametrize("bc_form", TIME_MAJOR_FORMS + ["mixed", "dn"])
+@pytest.mark.parametrize("L", [1, 2, 8, 33, 130])
+@pytest.mark.parametrize("has_D,has_z,has_delta_bias,delta_softplus,return_last_state", FLAG_SETS)
+def test_time_major_matches_reference_fp32(bc_form, L, has_D, has_z, has_delta_bias, delta_softplus,
+                                           return_last_state):
+    """No input needs a gradient: the in-place steps."""
+    args = time_major_inputs(bc_form, L, has_D=has_D, has_z=has_z, has_delta_bias=has_delta_bias)
+    kw = dict(delta_softplus=delta_softplus, return_last_state=return_last_state)
+    _assert_matches_reference(args, kw, L, args["u"].shape[1], FP32_TOL, FP32_TOL)
+
+
+@pytest.mark.parametrize("bc_form", TIME_MAJOR_FORMS + ["mixed"])
+@pytest.mark.parametrize("has_D,has_z,has_delta_bias,delta_softplus,return_last_state", FLAG_SETS)
+def test_time_major_autograd_steps_match_reference_fp32(bc_form, has_D, has_z, has_delta_bias, delta_softplus,
+                                                        return_last_state):
+    """Inputs that need a gradient: the out-of-place steps give the same forward results."""
+    args = time_major_inputs(bc_form, 9, has_D=has_D, has_z=has_z, has_delta_bias=has_delta_bias,
+                             requires_grad=True)
+    kw = dict(delta_softplus=delta_softplus, return_last_state=return_last_state)
+    with torch.no_grad():  # the in-place steps, for the record: they agree with the out-of-place ones
+        in_place = selective_scan_time_major(**args, **kw)
+    _assert_matches_reference(args, kw, 9, args["u"].shape[1], FP32_TOL, FP32_TOL)
+    tracked = selective_scan_time_major(**args, **kw)
+    first = tracked[0] if return_last_state else tracked
+    assert first.requires_grad
+    torch.testing.assert_close(first, in_place[0] if return_last_state else in_place, **FP32_TOL)
+
+
+@pytest.mark.parametrize("itype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("bc_form", TIME_MAJOR_FORMS)
+@pytest.mark.parametrize("L", [8, 50])
+def test_time_major_low_precision_inputs(itype, bc_form, L):
+    """Low-precision u, delta, B, C, z: computed in fp32 as the reference does and returned in itype.
+
+    Both see the same rounded inputs and compute in fp32, so the outputs differ at most where an
+    fp32 difference crosses an itype rounding boundary (mamba's tolerance), the fp32 states within FP32_TOL.
+    """
+    args = time_major_inputs(bc_form, L, itype=itype)
+    _assert_matches_reference(args, dict(delta_softplus=True, return_last_state=True), L, args["u"].shape[1],
+                              MAMBA_TOL[itype], FP32_TOL)
+
+
+@pytest.mark.parametrize("bc_form", TIME_MAJOR_FORMS + ["mixed"])
+@pytest.mark.parametrize("L", [1, 8, 20])
+@pytest.mark.parametrize("delta_softplus,return_last_state", [(True, False), (False, True), (True, True)])
+def test_time_major_gradients_match_reference(bc_form, L, delta_softplus, return_last_state):
+    """Backward through the time-major form gives the reference's gradients for every input (and through
+    the last state when it is returned)."""
+    args = time_major_inputs(bc_form, L, requires_grad=True, seed=1)
+    args_ref = clone_inputs(args)
+    kw = dict(delta_softplus=delta_softplus, return_last_state=return_last_state)
+    ours = selective_scan_time_major(**args, **kw)
+    ref = selective_scan_ref(**args_ref, **kw)
+    ours, ref = (ours, ref) if return_last_state else ((ours,), (ref,))
+    g = torch.Generator().manual_seed(7)
+    weights = [torch.randn(t.shape, generator=g) for t in ours]
+    sum(torch.sum(t * w) for t, w in zip(ours, weights)).backward()
+    sum(torch.sum(t * w) for t, w in zip(ref, weights)).backward()
+    for name, t in args.items():
+        if t is None:
+            continue
+        if L == 1 and name == "A":  # x_1 = delta*B*u: A is not used (the reference's grad is zeros)
+            assert t.grad is None or not t.grad.any()
+            assert not args_ref[name].grad.any()
+            continue
+        assert t.grad is not None and t.grad.abs().sum() > 0, name
+        torch.testing.assert_close(t.grad, args_ref[name].grad, rtol=1e-4, atol=1e-4, msg=name)
+
+
+def test_time_major_uses_the_in_place_steps_only_without_autograd(monkeypatch):
+    """Grad mode on and an input needing a gradient: out of place (backward works); otherwise in place."""
+    import star_model.ops.scan_time_major as tm
+
+    used = []
+    for name in ("_steps_in_place", "_steps_autograd"):
+        real = getattr(tm, name)
+        monkeypatch.setattr(tm, name, lambda *a, _real=real, _name=name: used.append(_name) or _real(*a))
+    plain = make_inputs("bnl", 8)
+    tracked = make_inputs("bnl", 8, requires_grad=True)
+    selective_scan_time_major(**plain)
+    with torch.no_grad():
+        selective_scan_time_major(**tracked)
+    with torch.inference_mode():
+        selective_scan_time_major(**tracked)
+    only_A = {**plain, "A": plain["A"].clone().requires_grad_()}
+    selective_scan_time_major(**only_A).sum().backward()
+    assert only_A["A"].grad is not None
+    selective_scan_time_major(**tracked).sum().backward()
+    assert used == ["_steps_in_place"] * 3 + ["_steps_autograd"] * 2
+
+
+def test_time_major_strong_decay_is_finite():
+    """Large dt * |A| (decays underflow to 0): no inf/nan, equal to the loop."""
+    args = make_inputs("bnl", 40, dstate=16)
+    args["A"] = -torch.arange(1, 17, dtype=torch.float32).repeat(4, 1) * 50.0
+    args["delta"] = args["delta"] * 20
+    out_ref, st_ref = selective_scan_ref(**args, delta_softplus=True, return_last_state=True)
+    out, st = selective_scan_time_major(**args, delta_softplus=True, return_last_state=True)
+    assert torch.isfinite(out).all() and torch.isfinite(st).all()
+    torch.testing.assert_close(out, out_ref, **FP32_TOL)
+    torch.testing.assert_close(st, st_ref, **FP32_TOL)
+
+
+def test_time_major_does_not_modify_its_inputs():
+    args = make_inputs("bgnl_g2", 8)
+    before = clone_inputs(args)
+    selective_scan_time_major(**args, delta_softplus=True, return_last_state=True)
+    for name, t in args.items():
+        if t is not None:
+            torch.testing.assert_close(t, before[name], rtol=0, atol=0, msg=name)
+
+
+def test_time_major_bad_shapes_raise():
+    args = make_inputs("bnl", 10)
+    with pytest.raises(NotImplementedError, match="complex"):
+        selective_scan_time_major(**{**args, "A": args["A"].to(torch.complex64)})
+    with pytest.raises(ValueError, match="C must be"):
+        selective_scan_time_major(**{**args, "C": torch.randn(2, 3, 8, 10)})
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,15 +471,16 @@ def test_against_mamba_ssm_selective_scan_ref(bc_form, itype, L):
     args = make_inputs(bc_form, L, itype=itype, seed=3)
     theirs = mamba_ref(**args, delta_softplus=True, return_last_state=True)
     ours_ref = selective_scan_ref(**args, delta_softplus=True, return_last_state=True)
-    ours_fast = selective_scan_chunked(**args, delta_softplus=True, return_last_state=True)
     # Our loop does their arithmetic in the same order: identical results.
     torch.testing.assert_close(ours_ref[0], theirs[0], rtol=0, atol=0)
     torch.testing.assert_close(ours_ref[1], theirs[1], rtol=0, atol=0)
-    # The fast form: fp32 within 1e-5; a bf16 output may differ by its own rounding (mamba's tolerance).
+    # The fast forms: fp32 within 1e-5; a bf16 output may differ by its own rounding (mamba's tolerance).
     out_tol = FP32_TOL if itype == torch.float32 else MAMBA_TOL[itype]
-    assert ours_fast[0].dtype == theirs[0].dtype == itype
-    torch.testing.assert_close(ours_fast[0], theirs[0], **out_tol)
-    torch.testing.assert_close(ours_fast[1], theirs[1], **FP32_TOL)
+    for fast in (selective_scan_chunked, selective_scan_time_major):
+        ours_fast = fast(**args, delta_softplus=True, return_last_state=True)
+        assert ours_fast[0].dtype == theirs[0].dtype == itype
+        torch.testing.assert_close(ours_fast[0], theirs[0], **out_tol)
+        torch.testing.assert_close(ours_fast[1], theirs[1], **FP32_TOL)
 
 
 # --------------------------------------------------------------------------------------------
