@@ -165,7 +165,7 @@ def _settings(data: dict[str, Any]) -> dict[str, Any]:
     """The settings a project was last labeled with (older files, which kept them flat, give the defaults)."""
     if "labeling" not in data:
         return {}
-    return {"model": ModelChoice(**data["model"]), "labeling": LabelingParams(**data["labeling"])}
+    return {"model": ModelChoice(**data["model"]), "labeling": LabelingParams.from_dict(data["labeling"])}
 
 
 def save_project(project: Project, folder: Path) -> Path:

@@ -77,7 +77,7 @@ def load_settings() -> AppSettings:
     try:
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
         if "labeling" in values:
-            values["labeling"] = LabelingParams(**values["labeling"])
+            values["labeling"] = LabelingParams.from_dict(values["labeling"])
         return AppSettings(**values)
     except (TypeError, ValueError) as exc:
         log.warning("settings %s are invalid (%s); using defaults", path, exc)

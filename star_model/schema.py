@@ -78,44 +78,33 @@ class Segment:
 
 
 RATE_RANGE = (0.25, 60.0)
-WINDOW_RANGE = (0.1, 600.0)
-THRESHOLD_RANGE = (-10.0, 10.0)
-
-
-def _check(name: str, value: Optional[float], low: float, high: float) -> None:
-    if value is not None and not low <= value <= high:
-        raise ValueError(f"{name} {value:g} is outside [{low:g}, {high:g}]")
 
 
 @dataclass(frozen=True)
 class LabelingParams:
-    """How a long video is labeled; None means calibrated from, or derived from, the examples.
+    """How a long video is labeled.
 
-    rate: frames per second sampled and embedded; window_s: window length (None: the median
-    example length); stride_fraction: window stride as a share of the window; threshold and
-    temperature: the background distance and the softmax temperature (None: calibrated);
-    smooth_s: the per-frame score smoothing; min_segment_s: shorter runs are merged (None: a
-    third of the window); trim_rest: the examples start and end at rest, which is cut off their
-    prototypes and makes a rest class that marks background.
+    rate: frames per second sampled and embedded (in ``RATE_RANGE``); trim_rest: the examples start
+    and end at rest, which is cut off them (their prototypes and lengths are their active spans).
+    The search's own knobs are calibrated on validation videos (``star_model.engine.calibration``).
     """
 
     rate: float = 4.0
-    window_s: Optional[float] = None
-    stride_fraction: float = 0.25
-    threshold: Optional[float] = None
-    temperature: Optional[float] = None
-    smooth_s: float = 0.75
-    min_segment_s: Optional[float] = None
     trim_rest: bool = True
 
     def __post_init__(self) -> None:
-        _check("labeling rate", self.rate, *RATE_RANGE)
-        _check("window length", self.window_s, *WINDOW_RANGE)
-        _check("background threshold", self.threshold, *THRESHOLD_RANGE)
-        _check("stride fraction", self.stride_fraction, 1e-3, 1.0)
-        _check("temperature", self.temperature, 1e-6, float("inf"))
-        _check("smoothing", self.smooth_s, 0.0, float("inf"))
-        _check("minimum segment length", self.min_segment_s, 0.0, float("inf"))
+        low, high = RATE_RANGE
+        if not (isinstance(self.rate, (int, float)) and low <= self.rate <= high):
+            raise ValueError(f"labeling rate {self.rate!r} is outside [{low:g}, {high:g}] frames per second")
+        if not isinstance(self.trim_rest, bool):
+            raise ValueError(f"'examples start and end at rest' must be true or false, not {self.trim_rest!r}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LabelingParams":
+        """The parameters stored in a settings or project file; keys of older releases are dropped."""
+        if not isinstance(data, dict):
+            raise ValueError(f"labeling parameters must be an object, not {type(data).__name__}")
+        return cls(**{k: v for k, v in data.items() if k in ("rate", "trim_rest")})
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QSpinBox, QVBoxLayout, QWidget)
 
 from star_app.settings import MODEL_SOURCES, AppSettings
-from star_model.schema import RATE_RANGE, THRESHOLD_RANGE, WINDOW_RANGE
+from star_model.schema import RATE_RANGE
 
 
 class SettingsDialog(QDialog):
@@ -62,19 +62,13 @@ class SettingsDialog(QDialog):
     def _labeling_box(self) -> QGroupBox:
         params = self._settings.labeling
         self.rate = self._spin(params.rate, *RATE_RANGE, 0.5, " fps")
-        self.window = self._spin(params.window_s or 0.0, 0.0, WINDOW_RANGE[1], 0.5, " s", "auto (median example length)")
-        self.threshold = self._spin(params.threshold or 0.0, 0.0, THRESHOLD_RANGE[1], 0.01, "",
-                                    "calibrated from the examples")
         box = QGroupBox("Labeling")
         form = QFormLayout(box)
         form.addRow("Labeling rate", self.rate)
-        form.addRow("Window length", self.window)
-        form.addRow("Background threshold", self.threshold)
         self.trim_rest = QCheckBox("Examples start and end at rest")
         self.trim_rest.setChecked(params.trim_rest)
-        self.trim_rest.setToolTip("Cut the still frames at both ends of each example off its prototype and learn "
-                                  "the background from them. Untick when your examples are trimmed tightly "
-                                  "to the action.")
+        self.trim_rest.setToolTip("Cut the still frames at both ends of each example off its prototype and its "
+                                  "length. Untick when your examples are trimmed tightly to the action.")
         form.addRow("", self.trim_rest)
         return box
 
@@ -122,14 +116,12 @@ class SettingsDialog(QDialog):
         return w
 
     @staticmethod
-    def _spin(value: float, low: float, high: float, step: float, suffix: str, special: str = "") -> QDoubleSpinBox:
+    def _spin(value: float, low: float, high: float, step: float, suffix: str) -> QDoubleSpinBox:
         spin = QDoubleSpinBox()
         spin.setRange(low, high)
         spin.setSingleStep(step)
         spin.setDecimals(2)
         spin.setSuffix(suffix)
-        if special:
-            spin.setSpecialValueText(special)
         spin.setValue(value)
         return spin
 
@@ -140,8 +132,7 @@ class SettingsDialog(QDialog):
             self.source_buttons.button(2).setChecked(True)
 
     def result_settings(self) -> AppSettings:
-        labeling = replace(self._settings.labeling, rate=self.rate.value(), window_s=self.window.value() or None,
-                           threshold=self.threshold.value() or None, trim_rest=self.trim_rest.isChecked())
+        labeling = replace(self._settings.labeling, rate=self.rate.value(), trim_rest=self.trim_rest.isChecked())
         return replace(
             self._settings, device=self.device.currentText(),
             model_source=MODEL_SOURCES[max(0, self.source_buttons.checkedId())], model=self.model.currentText(),

@@ -1,4 +1,4 @@
-"""The benchmark: few-shot accuracy with 95 % confidence intervals, order pairs, long-video labeling.
+"""The few-shot benchmark: accuracy with 95 % confidence intervals, order pairs (long videos: ``long_eval``).
 
 All methods share the bundled model's frozen CLIP towers. The trainable heads (the OTAM
 baseline, the STAR ablations) are meta-trained with the bundled STAR head's own budget and
@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -26,16 +24,10 @@ import torch
 import torch.nn.functional as F
 
 from star_model.bench.baselines import LABELS, METHODS, batched_distances, build_method
-from star_model.data.actions_dir import load_actions_dir
 from star_model.data.episodes import EpisodePlan, fixed_episodes
-from star_model.data.label_csv import read_segments_csv
-from star_model.engine.bank import build_bank
-from star_model.engine.features import FeatureCache, FrameEmbedder
-from star_model.engine.metrics import edit_score, f1_at, frame_accuracy, frame_labels
-from star_model.engine.segmentation import label_video
 from star_model.nn.bundled import bundled_card, load_bundled
 from star_model.nn.model import STAR
-from star_model.synthetic import get_action, order_pairs, split_actions, write_dataset
+from star_model.synthetic import get_action, order_pairs, split_actions
 from star_model.train.loop import TrainConfig, train
 from star_model.train.recipes import synthetic_source
 from star_model.train.sources import FeatureSource
@@ -43,7 +35,7 @@ from star_model.train.sources import FeatureSource
 log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
-GOALS = {"star_minus_otam_1shot": 3.0, "order_pairs": 90.0, "f1_50": 0.85}
+GOALS = {"star_minus_otam_1shot": 3.0, "order_pairs": 90.0}
 
 
 @dataclass
@@ -55,10 +47,6 @@ class EvalSettings:
     clips: int = 30
     way: int = 5
     queries: int = 3
-    long_videos: int = 2
-    long_duration_s: float = 90.0
-    long_clips: int = 5
-    long_actions: int = 8
     seed: int = 0
 
 
@@ -126,32 +114,6 @@ def train_head(name: str, module: torch.nn.Module, train_set: FeatureSource, cfg
     return time.perf_counter() - start
 
 
-def labeling_quality(model: STAR, settings: EvalSettings, workdir: Path, say: Say) -> dict:
-    """Label synthetic long videos of the first ``long_actions`` meta-test actions (``long_clips`` example clips each).
-
-    Returns frame accuracy, edit score, F1@{10,25,50} and the majority label's share of the frames
-    (the accuracy of always answering it) averaged over the videos, plus the calibrated threshold and window.
-    """
-    data = workdir / "labeling"
-    actions = split_actions("test")[: settings.long_actions]
-    write_dataset(data, split="test", clips_per_action=settings.long_clips, long_videos=settings.long_videos,
-                  long_duration_s=settings.long_duration_s, seed=settings.seed + 7, actions=actions)
-    embedder = FrameEmbedder(model, FeatureCache(workdir / "cache"))
-    bank = build_bank(model, embedder, load_actions_dir(data))
-    rows = []
-    for k in range(settings.long_videos):
-        video = data / "long" / f"long_{k:03d}.mp4"
-        result = label_video(model, embedder, bank, video)
-        truth = frame_labels(read_segments_csv(data / "long" / f"long_{k:03d}.segments.csv"), np.asarray(result.times))
-        rows.append({"frame_accuracy": frame_accuracy(result.labels, truth), "edit": edit_score(result.labels, truth),
-                     **{f"f1_{int(o * 100)}": f1_at(result.labels, truth, o) for o in (0.1, 0.25, 0.5)},
-                     "majority": max(Counter(truth).values()) / len(truth)})
-        say(f"  labeled {video.name}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[-1].items()))
-    out = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
-    out.update(threshold=bank.threshold, window_s=bank.window_s, videos=settings.long_videos)
-    return out
-
-
 def _fmt(mean: float, half: float) -> str:
     return f"{100 * mean:.1f} ± {100 * half:.1f}"
 
@@ -195,20 +157,17 @@ def run_benchmark(settings: EvalSettings, methods: Optional[Sequence[str]] = Non
         row = {key: mean_ci(acc[a:b]) for key, a, b in zip(columns, bounds[:-1], bounds[1:])}
         results[name] = row
         say(f"{name}: " + ", ".join(f"{k} {_fmt(*v)}" for k, v in row.items()))
-    with tempfile.TemporaryDirectory() as tmp:
-        say("labeling long videos")
-        labeling = labeling_quality(towers, settings, Path(tmp), say)
-    return format_report(results, labeling, settings, tcfg, card, time.perf_counter() - start)
+    return format_report(results, settings, tcfg, card, time.perf_counter() - start)
 
 
-def format_report(results: dict, labeling: dict, settings: EvalSettings, tcfg: TrainConfig, card: dict,
+def format_report(results: dict, settings: EvalSettings, tcfg: TrainConfig, card: dict,
                   wall_s: float) -> str:
-    """The Markdown report: accuracy table, labeling table, goals."""
+    """The Markdown report: accuracy table and goals."""
     lines = [
         "# Benchmark: synthetic action world, meta-test actions",
         "",
-        "Regenerate with `star-app eval --out docs/benchmark.md` "
-        "(or `.venv/bin/python -m star_model.cli.eval eval --out docs/benchmark.md`).",
+        "Regenerate with `star-app eval --only fewshot` "
+        "(or `.venv/bin/python -m star_model.cli.eval eval --only fewshot`).",
         "",
         f"- Towers: the bundled model's CLIP towers (frozen) for every method; the STAR row is the bundled model "
         f"as shipped. Trainable heads: {tcfg.steps} meta-training episodes each ({tcfg.way}-way {tcfg.shot}-shot, "
@@ -228,16 +187,8 @@ def format_report(results: dict, labeling: dict, settings: EvalSettings, tcfg: T
                      f"{_fmt(*row['pairs1'])} | {_fmt(*row['pairs5'])} |")
     lines += [
         "",
-        f"## Long-video labeling (bundled STAR, {settings.long_clips} example clips for each of "
-        f"{settings.long_actions} meta-test actions, "
-        f"{labeling['videos']} synthetic long videos of {settings.long_duration_s:.0f} s, default LabelingParams)",
-        "",
-        "| Frame accuracy | Majority label's share (chance) | Edit | F1@10 | F1@25 | F1@50 |",
-        "| --- | --- | --- | --- | --- | --- |",
-        f"| {100 * labeling['frame_accuracy']:.1f} | {100 * labeling['majority']:.1f} | {labeling['edit']:.1f} | "
-        f"{100 * labeling['f1_10']:.1f} | {100 * labeling['f1_25']:.1f} | {100 * labeling['f1_50']:.1f} |",
-        "",
-        f"Calibrated background threshold {labeling['threshold']:.3f}, window {labeling['window_s']:.2f} s.",
+        "The long-video labeling table is in [`long_video_benchmark.md`](long_video_benchmark.md) "
+        "(`star-app eval --only long`).",
         "",
         "## Goals",
         "",
@@ -250,5 +201,4 @@ def format_report(results: dict, labeling: dict, settings: EvalSettings, tcfg: T
         pair = 100 * results["star"]["pairs1"][0]
         lines.append(f"- STAR >= 90 % on order pairs (2-way 1-shot): {pair:.1f} %, "
                      f"{'met' if pair >= GOALS['order_pairs'] else 'NOT met'}.")
-    lines.append(f"- F1@50 >= 0.85: {labeling['f1_50']:.3f}, {'met' if labeling['f1_50'] >= GOALS['f1_50'] else 'NOT met'}.")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""``star-app eval`` (the benchmark table) and ``star-app bundle`` (build the bundled model).
+"""``star-app eval`` (the benchmark tables), ``star-app calibrate`` (fit labeling on validation videos) and
+``star-app bundle`` (build the bundled model).
 
 Wired into ``star_model.cli.main.build_parser`` with ``add_commands(sub)``; also runnable
 alone: ``python -m star_model.cli.eval bundle --seed 0 --out assets/``.
@@ -6,25 +7,39 @@ alone: ``python -m star_model.cli.eval bundle --seed 0 --out assets/``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``eval`` and ``bundle`` to star-app's sub-commands."""
-    ev = sub.add_parser("eval", help="few-shot benchmark on the synthetic meta-test actions (writes a Markdown table)")
-    ev.add_argument("--out", type=Path, default=Path("docs/benchmark.md"), help="Markdown file for the table")
+    """Add ``eval``, ``calibrate`` and ``bundle`` to star-app's sub-commands."""
+    ev = sub.add_parser("eval", help="few-shot and long-video benchmarks on the synthetic meta-test actions "
+                                     "(writes Markdown tables)")
+    ev.add_argument("--only", choices=["fewshot", "long"], help="run one of the two benchmarks (default: both)")
+    ev.add_argument("--out", type=Path, default=Path("docs/benchmark.md"), help="Markdown file for the few-shot table")
+    ev.add_argument("--long-out", type=Path, default=Path("docs/long_video_benchmark.md"),
+                    help="Markdown file for the long-video table")
+    ev.add_argument("--workdir", type=Path, help="folder for the rendered long videos, reused when it holds them "
+                                                 "(default: a temporary folder)")
     ev.add_argument("--episodes", type=int, default=1000, help="test episodes per setting (default 1000)")
     ev.add_argument("--train-steps", type=int, help="meta-training episodes per method (default: the bundled model's)")
     ev.add_argument("--clips", type=int, default=30, help="test clips per meta-test action (default 30)")
-    ev.add_argument("--long-videos", type=int, default=2, help="long videos to label (default 2)")
-    ev.add_argument("--long-duration", type=float, default=90.0, help="seconds per long video (default 90)")
+    ev.add_argument("--long-videos", type=int, default=10, help="test long videos to label (default 10)")
     ev.add_argument("--methods", help="comma-separated subset of: " + ", ".join(_method_names()))
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=_cmd_eval)
+
+    cal = sub.add_parser("calibrate", help="fit labeling's activity, confidence and search settings on long videos "
+                                           "of the validation actions")
+    cal.add_argument("--out", type=Path, help="calibration file (default: the shipped labeling_calibration.json)")
+    cal.add_argument("--workdir", type=Path, help="folder for the rendered validation videos, reused when it holds them")
+    cal.add_argument("--videos", type=int, default=12, help="validation long videos (default 12)")
+    cal.set_defaults(func=_cmd_calibrate)
 
     bundle = sub.add_parser("bundle", help="build the bundled default model (pretraining + meta-training, CPU ok)")
     bundle.add_argument("--out", type=Path, default=Path("assets"))
@@ -48,32 +63,72 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
 
-    def say(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
     card = build_bundled(args.out, seed=args.seed, pretrain_steps=args.pretrain_steps, train_steps=args.train_steps,
-                         clips_per_action=args.clips, device=select_device(args.device), say=say)
+                         clips_per_action=args.clips, device=select_device(args.device), say=_say)
     print(f"bundled model written to {args.out} in {time.perf_counter() - start:.0f} s; "
           f"meta-val 5-way 1-shot {card['metrics']['meta_val_5way_1shot_accuracy']}")
     return 0
 
 
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _bundled_engine():
+    from star_model.engine.features import FeatureCache, FrameEmbedder
+    from star_model.nn.bundled import load_bundled
+
+    model = load_bundled()
+    return model, FrameEmbedder(model, FeatureCache())
+
+
+def _write(path: Path, text: str) -> None:
+    from star_model.schema import atomic_write_text
+
+    atomic_write_text(path, text)
+    print(text)
+    print(f"written to {path}")
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from star_model.bench.evaluate import EvalSettings, run_benchmark
+    if args.only != "long":
+        from star_model.bench.evaluate import EvalSettings, run_benchmark
 
-    methods = [m.strip() for m in args.methods.split(",")] if args.methods else None
-    settings = EvalSettings(episodes=args.episodes, train_steps=args.train_steps, clips=args.clips,
-                            long_videos=args.long_videos, long_duration_s=args.long_duration, seed=args.seed)
+        methods = [m.strip() for m in args.methods.split(",")] if args.methods else None
+        settings = EvalSettings(episodes=args.episodes, train_steps=args.train_steps, clips=args.clips, seed=args.seed)
+        _write(args.out, run_benchmark(settings, methods, say=_say))
+    if args.only != "fewshot":
+        from star_model.bench.long_data import LongSetRecipe
+        from star_model.bench.long_eval import run_long_benchmark
 
-    def say(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    table = run_benchmark(settings, methods, say=say)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table, encoding="utf-8")
-    print(table)
-    print(f"written to {args.out}")
+        model, embedder = _bundled_engine()
+        recipe = LongSetRecipe("test", videos=args.long_videos, seed=args.seed)
+        with _workdir(args.workdir) as workdir:
+            _write(args.long_out, run_long_benchmark(model, embedder, workdir, recipe, say=_say))
     return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from star_model.bench.calibrate import calibrate
+    from star_model.bench.long_data import LongSetRecipe
+    from star_model.engine.calibration import CALIBRATION_FILE
+
+    model, embedder = _bundled_engine()
+    with _workdir(args.workdir) as workdir:
+        cal = calibrate(model, embedder, workdir, LongSetRecipe("val", videos=args.videos), say=_say)
+    path = cal.save(args.out or CALIBRATION_FILE)
+    print(f"labeling calibration written to {path} (validation objective {cal.provenance['objective']})")
+    return 0
+
+
+@contextlib.contextmanager
+def _workdir(given: Optional[Path]) -> Iterator[Path]:
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="star-eval-") as tmp:
+        yield Path(tmp)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

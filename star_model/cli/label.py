@@ -28,10 +28,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     label.add_argument("--out", type=Path, required=True, help="folder for <video>.segments.csv and <video>.frames.csv")
     label.add_argument("--rate", type=float, default=LabelingParams.rate,
                        help=f"labeling rate in frames per second (default {LabelingParams.rate:g})")
-    label.add_argument("--window", type=float, help="window length in seconds (default: median example length)")
-    label.add_argument("--threshold", type=float, help="background distance threshold (default: calibrated)")
     label.add_argument("--tight-examples", action="store_true",
-                       help="the example clips are trimmed tightly to the action: keep their ends (no rest class)")
+                       help="the example clips are trimmed tightly to the action: keep them whole (default: cut their still ends)")
     add_model_options(label)
     label.set_defaults(func=_cmd_label)
 
@@ -53,8 +51,7 @@ def label_to_csv(model: STAR, embedder: FrameEmbedder, bank: PrototypeBank, vide
 
 
 def _cmd_label(args: argparse.Namespace) -> int:
-    params = LabelingParams(rate=args.rate, window_s=args.window, threshold=args.threshold,
-                            trim_rest=not args.tight_examples)
+    params = LabelingParams(rate=args.rate, trim_rest=not args.tight_examples)
     actions = load_actions_dir(args.actions)
     videos = []
     for video in args.videos:

@@ -1,11 +1,15 @@
-"""Windowed labeling of a long video: sampled frame features -> per-frame scores -> segments.
+"""Labeling a long video: sampled frame features -> activity evidence -> whole candidate segments
+scored by STAR -> the best cut of the video into action segments and background -> segments with a
+calibrated confidence, per-frame scores and the per-frame TSA map.
 
-Windows of ``window_s`` seconds (default: the median example length) at stride window/4 over the
-video's frames sampled at the labeling rate; each window gives T frames -> TSA -> STPR -> matching
--> distances to every class, turned into probabilities over the actions plus background
-(background's distance is the calibrated threshold, or the rest class's margin). Per-frame scores
-are the mean over the windows covering the frame, smoothed; the argmax gives labels; runs shorter
-than the minimum segment length are merged into a neighbour.
+1. :func:`~star_model.engine.activity.activity_cues`: per-frame evidence of acting or resting,
+   calibrated on the video itself, turned into log-odds by the fitted activity model.
+2. :func:`~star_model.engine.decoder.candidate_windows`: segments that start and end where that
+   evidence changes, as long as some action's examples.
+3. :func:`window_scores`: each candidate's T frames (segment centres) through STAR, the way it was
+   trained: OTAM distances to every prototype and the TSA video-text logits.
+4. :func:`~star_model.engine.decoder.best_cut`: the exact semi-Markov search over those segments.
+5. Each segment's confidence from :class:`~star_model.engine.confidence.ConfidenceModel`.
 
 The public face is :func:`label_features` (features already computed) and :func:`label_video`.
 """
@@ -18,144 +22,182 @@ from typing import Optional
 import numpy as np
 import torch
 
-from star_model.engine.bank import PrototypeBank, distances
+from star_model.engine.activity import activity_cues
+from star_model.engine.bank import PrototypeBank
+from star_model.engine.calibration import LabelingCalibration, load_calibration
+from star_model.engine.confidence import action_features, background_features
+from star_model.engine.decoder import Cut, DecoderConfig, DurationPrior, best_cut, candidate_windows, segment_scores
 from star_model.engine.features import FrameEmbedder, VideoFeatures
+from star_model.engine.logistic import sigmoid
 from star_model.errors import check_cancel
 from star_model.nn.model import STAR
 from star_model.ops.sampling import segment_centres
-from star_model.schema import (BACKGROUND, SOURCE_MODEL, CancelFn, LabelingParams, LabelResult, ProgressFn,
-                               Segment)
-
-
-@dataclass(frozen=True)
-class _Windows:
-    """The windows of one video in sampled frames, and how they are scored."""
-
-    length: int
-    stride: int
-    threshold: float
-    temperature: float
-
-
-def window_starts(n_frames: int, window: int, stride: int) -> list[int]:
-    """Start indices of windows of ``window`` frames at ``stride``, the last one ending at the end."""
-    if n_frames <= window:
-        return [0]
-    starts = list(range(0, n_frames - window + 1, stride))
-    if starts[-1] + window < n_frames:
-        starts.append(n_frames - window)
-    return starts
-
-
-def window_picks(start: int, window: int, T: int, n_frames: int) -> np.ndarray:
-    """The T frame indices a window feeds the model: centres of T uniform segments."""
-    width = min(window, n_frames - start)
-    return start + segment_centres(width, T)
-
-
-def _smooth(x: np.ndarray, frames: int) -> np.ndarray:
-    if frames <= 1:
-        return x
-    kernel = np.ones(frames) / frames
-    pad = frames // 2
-    padded = np.pad(x, ((pad, frames - 1 - pad), (0, 0)), mode="edge")
-    return np.stack([np.convolve(padded[:, j], kernel, mode="valid") for j in range(x.shape[1])], axis=1)
-
-
-def _runs(idx: np.ndarray) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for i, c in enumerate(idx.tolist()):
-        if runs and runs[-1][0] == c:
-            runs[-1][2] = i + 1
-        else:
-            runs.append([c, i, i + 1])
-    return runs
-
-
-def merge_short_runs(idx: np.ndarray, scores: np.ndarray, min_frames: int) -> np.ndarray:
-    """Relabel runs shorter than ``min_frames`` with the better-scoring neighbour's label, shortest first."""
-    idx = idx.copy()
-    while True:
-        runs = _runs(idx)
-        short = [r for r in runs if r[2] - r[1] < min_frames]
-        if len(runs) < 2 or not short:
-            return idx
-        label, a, b = min(short, key=lambda r: r[2] - r[1])
-        pos = runs.index([label, a, b])
-        neighbours = [runs[k][0] for k in (pos - 1, pos + 1) if 0 <= k < len(runs)]
-        idx[a:b] = max(neighbours, key=lambda c: scores[a:b, c].mean())
+from star_model.schema import (BACKGROUND, SOURCE_MODEL, CancelFn, LabelingParams, LabelResult, ProgressFn, Segment,
+                               report)
 
 
 @torch.no_grad()
-def _window_scores(model: STAR, bank: PrototypeBank, feats: torch.Tensor, win: _Windows,
-                   cancel: Optional[CancelFn], batch_windows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame probabilities (F, N + 1), averaged over the windows covering each frame, and the
-    per-frame TSA map (F, N), averaged over the windows that fed the frame (interpolated between)."""
-    T = model.cfg.num_frames
+def window_scores(model: STAR, bank: PrototypeBank, feats: torch.Tensor, windows: np.ndarray,
+                  cancel: Optional[CancelFn] = None, progress: Optional[ProgressFn] = None,
+                  batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """STAR on whole candidate segments: (W, N) OTAM distances to the prototypes and (W, N) TSA logits.
+
+    feats: (F, D) the video's sampled frames; windows: (W, 2) [start, end) frames; each window feeds
+    the centres of T uniform segments of its span.
+    """
     n = len(bank.names)
-    f = len(feats)
+    if len(windows) == 0:
+        return np.zeros((0, n)), np.zeros((0, n))
+    T = model.cfg.num_frames
     device = next(model.parameters()).device
-    protos, text = bank.scoring()
-    protos, text = protos.to(device), text.to(device)
-    feats = feats.to(device)
-    prob_sum, cover = np.zeros((f, n + 1)), np.zeros(f)
-    tsa_sum, tsa_count = np.zeros((f, n)), np.zeros(f)
-    starts = window_starts(f, win.length, win.stride)
-    for b in range(0, len(starts), batch_windows):
+    protos, text = bank.prototypes.to(device), bank.text().to(device)
+    picks = windows[:, :1] + np.stack([segment_centres(int(e - s), T) for s, e in windows])
+    dist, logits = [], []
+    for b in range(0, len(windows), batch):
         check_cancel(cancel)
-        chunk = starts[b : b + batch_windows]
-        picks = np.stack([window_picks(s, win.length, T, f) for s in chunk])
-        dist, tsa = distances(model, feats[torch.from_numpy(picks).to(device)], protos, text)
-        bg = torch.full((len(chunk), 1), float(win.threshold), device=device)
-        if bank.rest is not None:  # the rest class: background where its margin says so
-            bg = torch.minimum(bg, dist[:, n:] + bank.rest.offset)
-        probs = torch.softmax(-torch.cat([dist[:, :n], bg], dim=1) / win.temperature, dim=1).cpu().numpy()
-        tsa = tsa[..., :n].cpu().numpy()
-        for s, p, pk, m in zip(chunk, probs, picks, tsa):
-            end = min(s + win.length, f)
-            prob_sum[s:end] += p
-            cover[s:end] += 1
-            np.add.at(tsa_sum, pk, m)
-            np.add.at(tsa_count, pk, 1)
-    scores = prob_sum / np.maximum(cover, 1)[:, None]
-    seen = tsa_count > 0
-    tsa_map = np.stack([np.interp(np.arange(f), np.nonzero(seen)[0], tsa_sum[seen, c] / tsa_count[seen])
-                        for c in range(n)], 1)
-    return scores, tsa_map
+        out = model.classify(feats[torch.from_numpy(picks[b:b + batch])].to(device), protos, text)
+        dist.append(out.distances.float().cpu().numpy())
+        logits.append(out.video_text_logits.float().cpu().numpy())
+        report(progress, min(b + batch, len(windows)), len(windows), f"scoring {len(windows)} candidate segments")
+    return np.concatenate(dist), np.concatenate(logits)
+
+
+@torch.no_grad()
+def frame_text_map(model: STAR, bank: PrototypeBank, feats: torch.Tensor, batch: int = 256) -> np.ndarray:
+    """(F, N) the TSA class map of every frame, over consecutive stretches of T frames. feats: (F, D)."""
+    T = model.cfg.num_frames
+    f = len(feats)
+    if f == 0:
+        return np.zeros((0, len(bank.names)))
+    device = next(model.parameters()).device
+    padded = torch.cat([feats, feats[-1:].expand((-f) % T, -1)]).to(device).view(-1, T, feats.shape[-1])
+    text = bank.text().to(device)
+    maps = [model.text_map(padded[b:b + batch], text) for b in range(0, len(padded), batch)]
+    return torch.cat(maps).flatten(0, 1)[:f].float().cpu().numpy()
+
+
+def _shares(scores: np.ndarray) -> np.ndarray:
+    return np.exp(scores - np.logaddexp.reduce(scores, axis=-1, keepdims=True))
+
+
+def _frame_scores(n_frames: int, windows: np.ndarray, scores: np.ndarray, cut: Cut, p_active: np.ndarray) -> np.ndarray:
+    """(F, N + 1): background = 1 - p(active); the actions share p(active) as the best candidate covering
+    the frame does (the chosen segment inside chosen segments; evenly where no candidate covers it)."""
+    n = scores.shape[1]
+    share = np.full((n_frames, n), 1.0 / max(n, 1))
+    if len(windows):
+        shares = _shares(scores)
+        for i in np.argsort(scores.max(1)):
+            share[windows[i, 0]:windows[i, 1]] = shares[i]
+        for i in cut.chosen:
+            share[windows[i, 0]:windows[i, 1]] = shares[i]
+    return np.concatenate([share * p_active[:, None], (1.0 - p_active)[:, None]], axis=1)
+
+
+def _span(video: VideoFeatures, a: int, b: int) -> tuple[float, float, int, int]:
+    """Times and frames of the sampled frames [a, b): from midway to the previous sample to midway to the next."""
+    t = video.times
+    fps = video.fps if video.fps > 0 else 1.0
+    start_s = 0.0 if a == 0 else float((t[a - 1] + t[a]) / 2)
+    end_s = video.duration_s if b == len(t) else float((t[b - 1] + t[b]) / 2)
+    start_f = 0 if a == 0 else int(round(start_s * fps))
+    end_f = video.frame_count if b == len(t) else int(round(end_s * fps))
+    return start_s, end_s, start_f, end_f
+
+
+@dataclass(frozen=True)
+class Part:
+    """One stretch of a cut: sampled frames [start, end), its label index (N: background) and the
+    features its confidence is computed from."""
+
+    start: int
+    end: int
+    label: int
+    features: np.ndarray
+
+
+def cut_parts(evidence: "Evidence", cut: Cut, scores: np.ndarray, prior: DurationPrior, tau: float) -> list[Part]:
+    """The cut as alternating background stretches and action segments, in order, with their features."""
+    n = scores.shape[1] if scores.ndim == 2 else len(evidence.lengths)
+    p_active = sigmoid(evidence.act)
+    star = -evidence.distances / tau
+    star = star - np.logaddexp.reduce(star, axis=1, keepdims=True) if len(star) else star
+    parts: list[Part] = []
+
+    def background(a: int, b: int) -> None:
+        if b > a:
+            parts.append(Part(a, b, n, background_features(p_active[a:b])))
+
+    pos = 0
+    for i in cut.chosen:
+        s, e = int(evidence.windows[i, 0]), int(evidence.windows[i, 1])
+        background(pos, s)
+        c = int(cut.labels[s])
+        z = (np.log((e - s) / evidence.rate) - np.log(prior.mean_s[c])) / prior.log_sd[c]
+        parts.append(Part(s, e, c, action_features(scores[i], star[i], c, p_active[s:e], z)))
+        pos = e
+    background(pos, len(evidence.act))
+    return parts
+
+
+def _segments(video: VideoFeatures, names: list[str], parts: list[Part], cal: LabelingCalibration) -> list[Segment]:
+    """The parts as segments covering the video, each with its calibrated confidence."""
+    out = []
+    for part in parts:
+        if part.label < len(names):
+            label, conf = names[part.label], cal.confidence.action(part.features)[0]
+        else:
+            label, conf = BACKGROUND, cal.confidence.background(part.features)[0]
+        out.append(Segment(label, *_span(video, part.start, part.end), float(conf), SOURCE_MODEL))
+    return out
+
+
+@dataclass
+class Evidence:
+    """What the search sees of one video: activity log-odds (F,), candidate windows (W, 2) and STAR's
+    distances and TSA logits for them (W, N), the actions' example lengths (s) and the labeling rate."""
+
+    act: np.ndarray
+    windows: np.ndarray
+    distances: np.ndarray
+    logits: np.ndarray
+    lengths: list[list[float]]
+    rate: float
+
+    def decide(self, cfg: DecoderConfig) -> tuple[Cut, np.ndarray, DurationPrior]:
+        """The best cut under ``cfg``, with the (W, N) segment scores and the duration prior it used."""
+        prior = DurationPrior.of(self.lengths, cfg.sd_floor)
+        scores = segment_scores(self.windows, self.distances, self.logits, self.act, prior, self.rate, cfg)
+        return best_cut(len(self.act), self.windows, scores, self.act, cfg), scores, prior
+
+
+def gather_evidence(model: STAR, bank: PrototypeBank, video: VideoFeatures, params: LabelingParams,
+                    cal: LabelingCalibration, cancel: Optional[CancelFn] = None,
+                    progress: Optional[ProgressFn] = None) -> Evidence:
+    """Steps 1-3: activity evidence, candidate segments, and STAR's scores of every candidate."""
+    if video.rate != params.rate:
+        raise ValueError(f"features were sampled at {video.rate:g} fps but labeling asks for {params.rate:g} fps")
+    cfg = cal.decoder
+    act = cal.activity.log_odds(activity_cues(video.feats, params.rate, bank.text(), bank.rest_text()))
+    prior = DurationPrior.of(bank.lengths, cfg.sd_floor)
+    windows = candidate_windows(act, cfg, *prior.frame_range(params.rate, cfg.duration_ratio))
+    distances, logits = window_scores(model, bank, video.feats, windows, cancel, progress)
+    return Evidence(act, windows, distances, logits, bank.lengths, params.rate)
 
 
 def label_features(model: STAR, bank: PrototypeBank, video: VideoFeatures, params: LabelingParams = LabelingParams(),
-                   cancel: Optional[CancelFn] = None, batch_windows: int = 64) -> LabelResult:
-    """Label one video from its sampled frame features (steps 2-4 of the pipeline)."""
-    if video.rate != params.rate:
-        raise ValueError(f"features were sampled at {video.rate:g} fps but labeling asks for {params.rate:g} fps")
-    window_s = params.window_s or bank.window_s
-    length = max(1, int(round(window_s * params.rate)))
-    win = _Windows(length, max(1, int(round(length * params.stride_fraction))),
-                   params.threshold if params.threshold is not None else bank.threshold,
-                   params.temperature or bank.temperature)
-    scores, tsa_map = _window_scores(model, bank, video.feats, win, cancel, batch_windows)
-    smoothed = _smooth(scores, max(1, int(round(params.smooth_s * params.rate))))
-    min_s = params.min_segment_s if params.min_segment_s is not None else window_s / 3
-    idx = merge_short_runs(smoothed.argmax(1), smoothed, max(1, int(round(min_s * params.rate))))
+                   cancel: Optional[CancelFn] = None, progress: Optional[ProgressFn] = None,
+                   calibration: Optional[LabelingCalibration] = None) -> LabelResult:
+    """Label one video from its sampled frame features (steps 1-5 of the module docstring)."""
+    cal = calibration or load_calibration()
+    evidence = gather_evidence(model, bank, video, params, cal, cancel, progress)
+    cut, scores, prior = evidence.decide(cal.decoder)
+    segments = _segments(video, list(bank.names), cut_parts(evidence, cut, scores, prior, cal.decoder.tau), cal)
+    p_active = sigmoid(evidence.act)
     classes = list(bank.names) + [BACKGROUND]
-    labels = [classes[i] for i in idx]
-    segments = _segments(idx, smoothed, video, classes)
-    return LabelResult(Path(video.path).name, list(bank.names), video.frames, video.times, smoothed, labels, tsa_map,
-                       segments)
-
-
-def _segments(idx: np.ndarray, scores: np.ndarray, video: VideoFeatures, classes: list[str]) -> list[Segment]:
-    t = video.times
-    fps = video.fps if video.fps > 0 else 1.0
-    out: list[Segment] = []
-    for c, a, b in _runs(idx):
-        start_s = 0.0 if a == 0 else float((t[a - 1] + t[a]) / 2)
-        end_s = video.duration_s if b == len(t) else float((t[b - 1] + t[b]) / 2)
-        start_f = 0 if a == 0 else int(round(start_s * fps))
-        end_f = video.frame_count if b == len(t) else int(round(end_s * fps))
-        out.append(Segment(classes[c], start_s, end_s, start_f, end_f, float(scores[a:b, c].mean()), SOURCE_MODEL))
-    return out
+    return LabelResult(Path(video.path).name, list(bank.names), video.frames, video.times,
+                       _frame_scores(len(video.times), evidence.windows, scores, cut, p_active),
+                       [classes[i] for i in cut.labels], frame_text_map(model, bank, video.feats), segments)
 
 
 def label_video(
@@ -169,4 +211,4 @@ def label_video(
 ) -> LabelResult:
     """Decode and embed ``path`` (cached), then label it."""
     feats = embedder.video(path, params.rate, progress=progress, cancel=cancel)
-    return label_features(model, bank, feats, params, cancel=cancel)
+    return label_features(model, bank, feats, params, cancel=cancel, progress=progress)

@@ -72,6 +72,10 @@ class STAR(nn.Module):
         class_map, logits = text_class_map(feats, text.tokens(), self.cfg.tsa.pool_temperature, self.cfg.tsa.logit_scale)
         return feats, class_map, logits
 
+    def text_map(self, feats: torch.Tensor, text: TextBank) -> torch.Tensor:
+        """feats: (B, T, D) frames of consecutive stretches -> (B, T, N) the TSA class map M[t, c]."""
+        return self._enhance(feats, text)[1]
+
     def build_prototypes(self, support_feats: torch.Tensor, support_labels: torch.Tensor, text: TextBank) -> torch.Tensor:
         """support_feats: (N*K, T, D), support_labels: (N*K,) in [0, N) -> prototypes (N, T, D).
 

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from star_model import create_model
-from star_model.bench.evaluate import EvalSettings, labeling_quality
 from star_model.nn.bundled import ASSET_NAME, CARD_NAME, bundled_checkpoint_path, default_model_source, load_bundled, save_bundled
 
 
@@ -57,12 +56,26 @@ def test_compact_format_round_trip_is_exact(assets, tmp_path):
         assert torch.equal(a, b), name
 
 
-def test_shipped_model_labels_a_long_video_well_above_chance(tmp_path, monkeypatch):
-    """The model in assets/ (no STAR_ASSETS_DIR override), offline, on a long video of unseen actions."""
+def test_shipped_model_labels_a_long_video_of_unseen_actions(tmp_path, monkeypatch):
+    """The model and labeling calibration as shipped (no STAR_ASSETS_DIR override), offline, on a long video of
+    the 8 meta-test actions from 5 examples each: the timeline is right, far above the majority label."""
+    from collections import Counter
+
+    from star_model.bench.long_data import LongSetRecipe, draw_examples, load_cases, render_long_set
+    from star_model.engine.bank import build_bank
+    from star_model.engine.features import FeatureCache, FrameEmbedder
+    from star_model.engine.metrics import f1_at, frame_accuracy
+    from star_model.engine.segmentation import label_features
+
     monkeypatch.delenv("STAR_ASSETS_DIR", raising=False)
-    monkeypatch.setenv("STAR_CACHE_DIR", str(tmp_path / "cache"))
     model = create_model("star-tiny", pretrained="bundled")
-    settings = EvalSettings(long_videos=1, long_duration_s=40.0, long_clips=5, long_actions=4, seed=11)
-    quality = labeling_quality(model, settings, tmp_path, say=lambda message: None)
-    # measured: frame accuracy 0.806 against a majority-label share of 0.519 (benchmark: see docs/benchmark.md)
-    assert quality["frame_accuracy"] >= quality["majority"] + 0.15, quality
+    embedder = FrameEmbedder(model, FeatureCache(tmp_path / "cache"))
+    recipe = LongSetRecipe("test", videos=1, clips=5, min_s=45.0, max_s=45.0, seed=11)
+    manifest = render_long_set(tmp_path / "set", recipe)
+    case = load_cases(tmp_path / "set", manifest, embedder, 4.0)[0]
+    bank = build_bank(model, embedder, draw_examples(tmp_path / "set", manifest, 5, 0, False))
+    result = label_features(model, bank, case.features)
+    accuracy, f1 = frame_accuracy(result.labels, case.truth), f1_at(result.labels, case.truth, 0.5)
+    majority = max(Counter(case.truth).values()) / len(case.truth)
+    # measured: see docs/long_video_benchmark.md for the 10-video test table
+    assert accuracy >= max(0.75, majority + 0.25) and f1 >= 0.6, (accuracy, f1, majority)
