@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import fields
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -11,6 +12,7 @@ from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter
 
 from star_app.controllers.download_controller import DownloadController
+from star_app.controllers.interchange_controller import InterchangeController
 from star_app.controllers.job_controller import JobController
 from star_app.controllers.project_controller import ProjectController
 from star_app.controllers.review_controller import ReviewController
@@ -102,6 +104,11 @@ class MainWindow(QMainWindow):
         self.frames.failed.connect(lambda message: self.show_error("Cannot decode the video", message))
         self.menu_actions: dict[str, QAction] = build_menus(self)
         self._update_title()
+
+    @cached_property
+    def interchange(self) -> InterchangeController:
+        """Labels in and out (BORIS, ELAN, DeepEthogram) and examples from labels; made when the menus are."""
+        return InterchangeController(self)
 
     @property
     def settings(self) -> AppSettings:

@@ -23,6 +23,7 @@ class MenuHost(Protocol):
     timeline: Any
     player: Any
     review: Any
+    interchange: Any
 
     def menuBar(self) -> Any: ...  # noqa: N802 (Qt API)
     def installEventFilter(self, watcher: QObject) -> None: ...  # noqa: N802 (Qt API)
@@ -110,6 +111,8 @@ def build_menus(window: MenuHost) -> dict[str, QAction]:
     acts["build"] = _add(label, "&Build prototypes", window.jobs.build, "Ctrl+B")
     acts["label"] = _add(label, "&Label current video", window.label_current, "Ctrl+L")
     acts["label_all"] = _add(label, "Label &all videos", window.label_all, "Ctrl+Shift+L")
+    acts["examples_from_labels"] = _add(label, "Make &examples from labels…", window.interchange.examples_dialog)
+    acts["label_unlabeled"] = _add(label, "Label videos &without labels", window.interchange.label_unlabeled)
     acts["cancel"] = _add(label, "&Cancel the running job", window.runner.cancel, "Esc")
     _review_menu(window, bar.addMenu("&Review"), acts)
     _playback_menu(window, bar.addMenu("P&layback"), acts)
@@ -134,9 +137,23 @@ def _project_menu(window: MenuHost, project: QMenu, acts: dict[str, QAction]) ->
     export = project.addMenu("&Export CSV")
     acts["export"] = _add(export, "Current video…", window.export, "Ctrl+E")
     acts["export_all"] = _add(export, "All videos…", lambda: window.export(all_videos=True))
+    _labels_menus(window, project, acts)
     project.addSeparator()
     acts["settings"] = _add(project, "Se&ttings…", window.open_settings, QKeySequence.StandardKey.Preferences)
     acts["quit"] = _add(project, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+
+
+LABEL_EXPORTS = (("boris", "&BORIS project (.boris)…"), ("boris-table", "BORIS events &table (.tsv)…"),
+                 ("elan", "&ELAN files (.eaf)…"), ("deepethogram", "&DeepEthogram per-frame CSVs…"))
+
+
+def _labels_menus(window: MenuHost, project: QMenu, acts: dict[str, QAction]) -> None:
+    """Import labels… and Export labels for other tools (every video with segments)."""
+    acts["import_labels"] = _add(project, "&Import labels (BORIS, ELAN, DeepEthogram, CSV)…",
+                                 window.interchange.import_dialog)
+    export = project.addMenu("Export &labels for other tools")
+    for fmt, text in LABEL_EXPORTS:
+        acts[f"export_{fmt}"] = _add(export, text, lambda f=fmt: window.interchange.export_dialog(f))
 
 
 def _edit_menu(window: MenuHost, edit: QMenu, acts: dict[str, QAction]) -> None:

@@ -35,6 +35,11 @@ class DatasetError(ValueError):
     """A data set that cannot be read; the message names the file, the line and the problem."""
 
 
+class LabelFileError(ValueError):
+    """A label file (BORIS, ELAN, DeepEthogram, segment CSV) that cannot be imported; the message names
+    the file, what is wrong and what the reader expects."""
+
+
 class DescriptorError(RuntimeError):
     """The chat endpoint could not give descriptors; the message says why and what to check."""
 

@@ -44,11 +44,14 @@ def report(progress: Optional[ProgressFn], done: int, total: int, message: str =
 
 @dataclass
 class ClipRef:
-    """An example clip: a file, optionally a span of it (seconds)."""
+    """An example clip: a file, optionally a span of it (seconds). ``tight``: the span is trimmed to the
+    action already (it was cut from a labelled segment), so no still lead-in or lead-out is cut off it,
+    whatever the labeling's ``trim_rest``."""
 
     path: str
     start_s: Optional[float] = None
     end_s: Optional[float] = None
+    tight: bool = False
 
 
 @dataclass

@@ -1,20 +1,23 @@
-"""``star-app label``: label long videos from a folder of example clips, into CSV files."""
+"""``star-app label``: label long videos from a folder of example clips (or from the labelled videos of a
+label file: ``--examples-from``), into CSV files."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
+from star_model.cli.label_files import load_label_file
 from star_model.cli.options import add_model_options, model_choice
 from star_model.cli.progress_bar import ProgressBar
 from star_model.data.actions_dir import load_actions_dir
 from star_model.data.label_csv import write_label_csvs
+from star_model.data.label_examples import MIN_EXAMPLE_S, examples_of, pick_examples
 from star_model.engine.bank import PrototypeBank, build_bank
 from star_model.engine.features import FrameEmbedder
 from star_model.engine.segmentation import label_video
 from star_model.engine.session import load_model
-from star_model.errors import VideoError
+from star_model.errors import LabelFileError, VideoError
 from star_model.nn.model import STAR
 from star_model.schema import BACKGROUND, ActionExamples, LabelingParams, LabelResult
 from star_model.video import probe
@@ -24,7 +27,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``label`` to star-app's sub-commands."""
     label = sub.add_parser("label", help="label long videos from folders of example clips")
     label.add_argument("videos", nargs="+", type=Path, metavar="VIDEO")
-    label.add_argument("--actions", type=Path, required=True, help="one sub-folder of example clips per action")
+    source = label.add_mutually_exclusive_group(required=True)
+    source.add_argument("--actions", type=Path, help="one sub-folder of example clips per action")
+    source.add_argument("--examples-from", type=Path, metavar="FILE",
+                        help="a label file (.boris, BORIS events .tsv/.csv, .eaf, DeepEthogram _labels.csv, segment "
+                             "CSV): the videos it codes give the examples, the other videos are labeled")
+    label.add_argument("--examples-per-action", type=int, default=3, metavar="K",
+                       help="with --examples-from: confirmed segments picked per behaviour (default 3)")
+    label.add_argument("--group", help="with --examples-from: the ELAN tier or BORIS subject, when there are several")
     label.add_argument("--out", type=Path, required=True, help="folder for <video>.segments.csv and <video>.frames.csv")
     label.add_argument("--rate", type=float, default=LabelingParams.rate,
                        help=f"labeling rate in frames per second (default {LabelingParams.rate:g})")
@@ -50,17 +60,38 @@ def label_to_csv(model: STAR, embedder: FrameEmbedder, bank: PrototypeBank, vide
     return result
 
 
+def examples_from_labels(path: Path, videos: Sequence[Path], k: int,
+                         group: Optional[str] = None) -> tuple[list[ActionExamples], list[Path]]:
+    """The actions whose examples are ``k`` confirmed segments per behaviour of the videos ``path`` codes
+    (each pick listed on stderr), and the videos among ``videos`` that it does not code."""
+    loaded = load_label_file(path, videos, group)
+    picks = pick_examples({str(v): s for v, s in loaded.segments.items()}, k)
+    if not picks:
+        raise LabelFileError(f"{path.name} has no segment of {MIN_EXAMPLE_S:g} s or more to use as an example")
+    for label, chosen in picks.items():
+        where = ", ".join(f"{Path(p.video).name} {p.segment.start_s:.2f}-{p.segment.end_s:.2f} s" for p in chosen)
+        print(f"examples of {label}: {where}", file=sys.stderr)
+    coded = {Path(v).resolve() for v in loaded.segments}
+    rest = [v for v in videos if Path(v).resolve() not in coded]
+    if not rest:
+        raise LabelFileError(f"every video given is coded in {path.name}: add the videos to label")
+    return examples_of(picks), rest
+
+
 def _cmd_label(args: argparse.Namespace) -> int:
     params = LabelingParams(rate=args.rate, trim_rest=not args.tight_examples)
-    actions = load_actions_dir(args.actions)
+    if args.actions is not None:
+        actions, todo = load_actions_dir(args.actions), list(args.videos)
+    else:
+        actions, todo = examples_from_labels(args.examples_from, args.videos, args.examples_per_action, args.group)
     videos = []
-    for video in args.videos:
+    for video in todo:
         try:
             probe(video)
             videos.append(video)
         except VideoError as exc:
             print(f"error: {exc}", file=sys.stderr)
-    failed = len(args.videos) - len(videos)
+    failed = len(todo) - len(videos)
     if not videos:
         return 2
     model, embedder, what = load_model(model_choice(args), args.cache_dir)

@@ -1,8 +1,9 @@
 """The headless command line: ``star-app <command> ...``.
 
 Each command lives in the module named for it (:mod:`.label`, :mod:`.demo`, :mod:`.train`,
-:mod:`.eval`; ``models``, ``info`` and ``synth`` here). Bad input or usage exits 2 with one
-``error: ...`` line; no traceback reaches the user (``--verbose`` shows them for unexpected failures).
+:mod:`.eval`, :mod:`.interchange` for ``import`` and ``export``; ``models``, ``info`` and ``synth``
+here). Bad input or usage exits 2 with one ``error: ...`` line; no traceback reaches the user
+(``--verbose`` shows them for unexpected failures).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn, Optional, Sequence
 
 from star_model import __version__
-from star_model.cli import demo, eval, label, train
+from star_model.cli import demo, eval, interchange, label, train
 from star_model.errors import USER_ERRORS
 
 log = logging.getLogger("star_model.cli")
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--size", type=int, default=112)
     synth.set_defaults(func=_cmd_synth)
 
-    for commands in (demo, train, eval):
+    for commands in (interchange, demo, train, eval):
         commands.add_commands(sub)
     return parser
 

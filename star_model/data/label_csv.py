@@ -4,6 +4,7 @@ Segment CSV, one row per segment:
 ``video,label,start_s,end_s,duration_s,start_frame,end_frame,confidence,source``
 (``start_frame`` inclusive, ``end_frame`` exclusive).
 Per-frame CSV: ``frame,time_s,`` then one score column per action plus ``background``, then ``label``.
+Text cells that a spreadsheet would run as a formula are neutralised (:mod:`star_model.data.cells`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from star_model.data.cells import neutralise, restore
 from star_model.schema import BACKGROUND, LabelResult, Segment, atomic_write_text
 
 SEGMENT_COLUMNS = ["video", "label", "start_s", "end_s", "duration_s", "start_frame", "end_frame", "confidence", "source"]
@@ -26,7 +28,7 @@ def segments_csv(video: str, segments: Iterable[Segment]) -> str:
     writer.writerow(SEGMENT_COLUMNS)
     for s in segments:
         writer.writerow(
-            [video, s.label, f"{s.start_s:.3f}", f"{s.end_s:.3f}", f"{s.duration_s:.3f}",
+            [neutralise(video), neutralise(s.label), f"{s.start_s:.3f}", f"{s.end_s:.3f}", f"{s.duration_s:.3f}",
              s.start_frame, s.end_frame, f"{s.confidence:.4f}", s.source]
         )
     return buf.getvalue()
@@ -50,26 +52,34 @@ def write_frames_csv(
         raise ValueError(f"scores have shape {scores.shape}, expected ({len(frames)}, {len(actions) + 1})")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["frame", "time_s", *actions, BACKGROUND, "label"])
+    writer.writerow(["frame", "time_s", *map(neutralise, actions), BACKGROUND, "label"])
     for frame, t, row, label in zip(frames, times, scores, labels):
-        writer.writerow([int(frame), f"{t:.3f}", *(f"{v:.4f}" for v in row), label])
+        writer.writerow([int(frame), f"{t:.3f}", *(f"{v:.4f}" for v in row), neutralise(label)])
     return atomic_write_text(path, buf.getvalue())
 
 
-def read_segments_csv(path: Path) -> list[Segment]:
-    """Read a segment CSV (ours or a ground-truth file in the same format)."""
+def read_segment_rows(path: Path) -> list[tuple[str, Segment]]:
+    """Every row of a segment CSV (ours or a ground-truth file in the same format): (video, segment)."""
+    name = Path(path).name
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames != SEGMENT_COLUMNS:
-            raise ValueError(f"{Path(path).name} does not have the segment CSV columns {','.join(SEGMENT_COLUMNS)}")
-        return [
-            Segment(
-                label=row["label"], start_s=float(row["start_s"]), end_s=float(row["end_s"]),
-                start_frame=int(row["start_frame"]), end_frame=int(row["end_frame"]),
-                confidence=float(row["confidence"]), source=row["source"],
-            )
-            for row in reader
-        ]
+            raise ValueError(f"{name} does not have the segment CSV columns {','.join(SEGMENT_COLUMNS)}")
+        try:
+            return [(restore(row["video"]), _segment(row)) for row in reader]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}, line {reader.line_num}: {exc}") from exc
+
+
+def _segment(row: dict[str, str]) -> Segment:
+    return Segment(label=restore(row["label"]), start_s=float(row["start_s"]), end_s=float(row["end_s"]),
+                   start_frame=int(row["start_frame"]), end_frame=int(row["end_frame"]),
+                   confidence=float(row["confidence"]), source=row["source"])
+
+
+def read_segments_csv(path: Path) -> list[Segment]:
+    """The segments of a segment CSV (ours or a ground-truth file in the same format)."""
+    return [segment for _video, segment in read_segment_rows(path)]
 
 
 def write_label_csvs(folder: Path, video: str, segments: Iterable[Segment],

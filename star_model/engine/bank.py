@@ -98,9 +98,9 @@ def support_features(embedder: FrameEmbedder, clip: ClipRef, T: int, trim_rest: 
 
     With ``trim_rest`` the T frames are the segment centres of the clip's active span (the still
     lead-in and lead-out cut off, see :func:`example_span`) and the length is that span's; without,
-    the whole clip (or its in/out span).
+    or for a clip marked ``tight``, the whole clip (or its in/out span).
     """
-    if not trim_rest:
+    if not trim_rest or clip.tight:
         info = probe(clip.path)
         start = clip.start_s or 0.0
         end = clip.end_s if clip.end_s is not None else info.duration_s

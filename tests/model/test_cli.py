@@ -84,7 +84,10 @@ def test_bad_actions_folders(tmp_path, capsys, small_mp4):
 def test_usage_errors_are_one_line(capsys):
     assert main(["label", "x.mp4"]) == 2
     errors = _errors(capsys)
-    assert len(errors) == 1 and "--actions" in errors[0]
+    assert len(errors) == 1 and "--out" in errors[0]
+    assert main(["label", "x.mp4", "--out", "o"]) == 2
+    errors = _errors(capsys)
+    assert len(errors) == 1 and "--actions" in errors[0] and "--examples-from" in errors[0]
     assert main(["frobnicate"]) == 2
     assert len(_errors(capsys)) == 1
 
