@@ -29,21 +29,28 @@ from star_model.ops.matching import bi_mhm_distance, otam_two_way
 METHODS: dict[str, Optional[dict]] = {
     "protonet": None,
     "otam": None,
+    "shipped": None,
     "star": {},
     "star_no_tsa": {"tsa": {"enabled": False}},
+    "star_no_sgf": {"sgf": {"enabled": False}},
     "star_no_asd": {"asd": {"enabled": False}},
     "star_no_acu": {"acu": {"enabled": False}},
     "star_no_stages": {"text": {"use_stages": False}},
+    "star_bi_mhm": {"matching": {"method": "bi_mhm"}},
 }
 LABELS = {
     "protonet": "ProtoNet (mean frame feature, cosine)",
     "otam": "OTAM baseline (CLIP-FSAR style: text token + 1 temporal layer + OTAM)",
-    "star": "STAR (bundled model)",
+    "shipped": "STAR as shipped (the bundled head, not retrained)",
+    "star": "STAR (retrained here)",
     "star_no_tsa": "STAR without TSA",
+    "star_no_sgf": "STAR without SGF",
     "star_no_asd": "STAR without ASD",
     "star_no_acu": "STAR without ACU",
     "star_no_stages": "STAR without stage descriptors (class prompt only)",
+    "star_bi_mhm": "STAR with Bi-MHM instead of OTAM",
 }
+TRAINED = [name for name in METHODS if name not in ("protonet", "shipped")]
 
 
 def batched_distances(query: torch.Tensor, protos: torch.Tensor, method: str, lam: float = 0.5) -> torch.Tensor:
@@ -162,8 +169,8 @@ class ProtoNet:
 def build_method(name: str, towers: STAR) -> tuple[object, Optional[nn.Module]]:
     """(benchmark method, module to meta-train or None) for ``name`` on ``towers``' CLIP towers.
 
-    ``star`` is ``towers`` itself (already trained); the ablations and ``otam`` are fresh heads
-    sharing its frozen towers.
+    ``shipped`` is ``towers`` itself (already trained); ``star``, its ablations and ``otam`` are fresh heads
+    sharing its frozen towers, built from ``towers``' config (with the ablated part switched off).
     """
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
@@ -172,7 +179,7 @@ def build_method(name: str, towers: STAR) -> tuple[object, Optional[nn.Module]]:
     if name == "otam":
         head = OtamBaseline(towers.cfg, towers.backbone).to(towers.backbone.mean.device)
         return head, head
-    if name == "star":
+    if name == "shipped":
         return StarMethod(towers), None
     data = towers.cfg.to_dict()
     for section, values in METHODS[name].items():

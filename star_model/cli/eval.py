@@ -26,8 +26,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     help="Markdown file for the long-video table")
     ev.add_argument("--workdir", type=Path, help="folder for the rendered long videos, reused when it holds them "
                                                  "(default: a temporary folder)")
-    ev.add_argument("--episodes", type=int, default=1000, help="test episodes per setting (default 1000)")
-    ev.add_argument("--train-steps", type=int, help="meta-training episodes per method (default: the bundled model's)")
+    ev.add_argument("--episodes", type=int, default=500, help="test episodes per column and seed (default 500)")
+    ev.add_argument("--seeds", type=int, default=5, help="training seeds per method (default 5)")
+    ev.add_argument("--max-steps", type=int, default=400,
+                    help="most meta-training episodes per head, early-stopped on meta-val (default 400)")
     ev.add_argument("--clips", type=int, default=30, help="test clips per meta-test action (default 30)")
     ev.add_argument("--long-videos", type=int, default=10, help="test long videos to label (default 10)")
     ev.add_argument("--methods", help="comma-separated subset of: " + ", ".join(_method_names()))
@@ -95,7 +97,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         from star_model.bench.evaluate import EvalSettings, run_benchmark
 
         methods = [m.strip() for m in args.methods.split(",")] if args.methods else None
-        settings = EvalSettings(episodes=args.episodes, train_steps=args.train_steps, clips=args.clips, seed=args.seed)
+        settings = EvalSettings(episodes=args.episodes, seeds=args.seeds, max_steps=args.max_steps, clips=args.clips,
+                                seed=args.seed)
         _write(args.out, run_benchmark(settings, methods, say=_say))
     if args.only != "fewshot":
         from star_model.bench.long_data import LongSetRecipe

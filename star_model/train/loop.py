@@ -84,6 +84,7 @@ class TrainResult:
     stopped_early: bool = False
     last_checkpoint: Optional[Path] = None
     best_checkpoint: Optional[Path] = None
+    best_state: Optional[dict[str, torch.Tensor]] = field(default=None, repr=False)
 
 
 class EpisodeLoss(nn.Module):
@@ -238,6 +239,7 @@ def train(
     resume: Optional[Path] = None,
     val_plans: Optional[list[EpisodePlan]] = None,
     stop_at: Optional[int] = None,
+    restore_best: bool = False,
 ) -> TrainResult:
     """Meta-train ``model`` in place on episodes of ``train_set``; validate on ``val_set``.
 
@@ -247,6 +249,7 @@ def train(
     config whose weights ``model`` already holds (see :func:`~star_model.train.state.load_for_resume`).
     ``stop_at`` pauses after that step (checkpoint written; the schedule still spans ``cfg.steps``).
     ``cancel`` is checked before every step and raises :class:`~star_model.errors.Cancelled`.
+    ``restore_best``: at the end, the model holds the weights of its best validation (early stopping).
     """
     if cfg.unfreeze_last > 0 and isinstance(train_set, FeatureSource):
         raise ValueError("unfreeze_last > 0 trains backbone blocks: use a VideoSource, not cached features")
@@ -255,10 +258,7 @@ def train(
     if resume is not None:
         state = load_train_state(Path(resume), run.opt, run.names, run.scaler, run.rng, run.rank, run.world)
         result.step, result.history, result.best, bad = state["step"], state["history"], state["best"], state["bad"]
-    val_batches: list[EpisodeBatch] = []
-    if val_set is not None:
-        plans = val_plans or fixed_episodes(val_set.counts, cfg.way, cfg.shot, cfg.query, cfg.val_episodes, cfg.val_seed)
-        val_batches = [val_set.batch(model, p, model.cfg.num_frames, None) for p in plans[run.rank::run.world]]
+    val_batches = _val_batches(model, val_set, cfg, val_plans, run)
     out_dir = Path(out_dir) if out_dir is not None else None
     save_every = cfg.save_every or cfg.val_every
     _set_train_mode(model)
@@ -270,7 +270,7 @@ def train(
         stop = False
         if val_batches and (step % cfg.val_every == 0 or step == cfg.steps):
             metrics.update(evaluate(run.net, val_batches, run.device, run.amp_dtype))
-            bad = 0 if _record_validation(result, metrics, model, cfg, out_dir, run.rank) else bad + 1
+            bad = 0 if _record_validation(result, metrics, model, cfg, out_dir, run.rank, restore_best) else bad + 1
             stop = cfg.patience > 0 and bad >= cfg.patience
         result.last_metrics = metrics
         if out_dir is not None and (step % save_every == 0 or step in (cfg.steps, stop_at) or stop):
@@ -283,18 +283,32 @@ def train(
             log.info("early stop at step %d: no better validation in %d validations", step, cfg.patience)
             result.stopped_early = True
             break
+    if result.best_state is not None:
+        model.load_state_dict(result.best_state)
     model.eval()
     return result
 
 
+def _val_batches(model: STAR, val_set: Optional[ClipSource], cfg: TrainConfig, plans: Optional[list[EpisodePlan]],
+                 run: _Run) -> list[EpisodeBatch]:
+    """This rank's share of the validation episodes (``plans``, else drawn from ``cfg.val_seed``)."""
+    if val_set is None:
+        return []
+    plans = plans or fixed_episodes(val_set.counts, cfg.way, cfg.shot, cfg.query, cfg.val_episodes, cfg.val_seed)
+    return [val_set.batch(model, p, model.cfg.num_frames, None) for p in plans[run.rank::run.world]]
+
+
 def _record_validation(result: TrainResult, metrics: dict, model: STAR, cfg: TrainConfig, out_dir: Optional[Path],
-                       rank: int) -> bool:
-    """Add a validation to the history; True (and ``best`` written) when it is the best so far."""
+                       rank: int, keep_state: bool = False) -> bool:
+    """Add a validation to the history; True (and ``best`` written, its weights kept with ``keep_state``) when it
+    is the best so far."""
     result.history.append({"step": result.step, "val_loss": metrics["val_loss"], "val_accuracy": metrics["val_accuracy"]})
     best = result.best
     if best is not None and (metrics["val_accuracy"], -metrics["val_loss"]) <= (best["val_accuracy"], -best["val_loss"]):
         return False
     result.best = dict(result.history[-1])
+    if keep_state:
+        result.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if out_dir is not None and rank == 0:
         result.best_checkpoint = _write_checkpoint(out_dir, "best", model, cfg, result.step, metrics)
     return True

@@ -1,4 +1,4 @@
-"""The benchmark's pieces: confidence intervals, grouped episode evaluation, baselines, the report."""
+"""The benchmark's pieces: the paired test, grouped episode evaluation, baselines, the report."""
 import math
 
 import numpy as np
@@ -7,23 +7,21 @@ import torch
 import torch.nn.functional as F
 
 from star_model import create_model
-from star_model.bench.baselines import OtamBaseline, ProtoNet, StarMethod, batched_distances, build_method
-from star_model.bench.evaluate import EvalSettings, episode_accuracies, mean_ci, run_benchmark
+from star_model.bench.baselines import METHODS, OtamBaseline, ProtoNet, StarMethod, batched_distances, build_method
+from star_model.bench.evaluate import EvalSettings, episode_accuracies, paired_p, run_benchmark
 from star_model.data.episodes import fixed_episodes
 from star_model.train.sources import FeatureSource
 
 T, D = 8, 256
 
 
-def test_mean_ci_matches_the_formula():
-    values = [0.0, 1.0] * 50
-    mean, half = mean_ci(values)
-    assert mean == pytest.approx(0.5)
-    assert half == pytest.approx(1.96 * math.sqrt(0.25 * 100 / 99) / 10)
-    assert mean_ci([1.0] * 30) == (1.0, 0.0)
-    assert math.isnan(mean_ci([0.7])[1])
-    wide, narrow = mean_ci(np.random.default_rng(0).random(10))[1], mean_ci(np.random.default_rng(0).random(1000))[1]
-    assert narrow < wide / 5
+def test_paired_p_tells_a_consistent_difference_from_noise():
+    base = [0.80, 0.82, 0.79, 0.81, 0.83]
+    assert paired_p(base, [b - 0.05 + 0.002 * k for k, b in enumerate(base)]) < 0.001
+    noisy = [b + d for b, d in zip(base, [0.02, -0.03, 0.01, -0.01, 0.02])]
+    assert paired_p(base, noisy) > 0.3
+    assert math.isnan(paired_p(base, [b - 0.01 for b in base]))  # the same difference every seed: no spread
+    assert math.isnan(paired_p([0.5], [0.4]))
 
 
 def _source(separable: bool, classes: int = 6, clips: int = 6) -> FeatureSource:
@@ -92,22 +90,32 @@ def test_otam_baseline_trains_its_head_only(towers):
     assert isinstance(build_method("star_no_tsa", towers)[0], StarMethod)
 
 
+TINY = EvalSettings(episodes=6, seeds=2, max_steps=2, val_every=1, val_episodes=2, patience=1, clips=3, val_clips=2,
+                    queries=1)
+
+
 def test_tiny_benchmark_run_writes_the_table(towers):
-    card = {"seed": 0, "meta_train_clips": 2,
-            "meta_train": {"steps": 2, "way": 3, "shot": 1, "query": 1, "lr": 1e-3, "warmup_steps": 1, "amp": False}}
-    settings = EvalSettings(episodes=6, clips=3, queries=1)
-    text = run_benchmark(settings, ["protonet", "otam", "star"], say=lambda m: None, towers=towers, card=card)
-    assert "| ProtoNet (mean frame feature, cosine) |" in text
-    assert "| OTAM baseline" in text and "| STAR (bundled model) |" in text
-    assert "long_video_benchmark.md" in text and "## Goals" in text
+    card = {"seed": 0, "meta_train_clips": 2}
+    text = run_benchmark(TINY, ["protonet", "otam", "shipped", "star", "star_no_sgf"], say=lambda m: None,
+                         towers=towers, card=card)
+    assert "| ProtoNet (mean frame feature, cosine) |" in text and "| STAR as shipped" in text
+    assert "| OTAM baseline" in text and "| STAR (retrained here) |" in text and "| STAR without SGF |" in text
+    assert "long_video_benchmark.md" in text and "## Goals" in text and "paraphrased" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "±" in line]
-    assert len(rows) == 3 and all(line.count("±") == 4 for line in rows)
+    assert len(rows) == 5 and all(line.count("±") == 5 for line in rows)
+    sgf = next(r for r in rows if "without SGF" in r).split(" | ")
+    assert sgf[-2] != "-" and sgf[-1].strip(" |") != "-"  # a paired test against STAR, and its best steps
+    assert "STAR ahead of STAR without SGF" in text
+
+
+def test_every_part_of_star_has_an_ablation_row():
+    assert {"star_no_tsa", "star_no_sgf", "star_no_asd", "star_no_acu", "star_no_stages", "star_bi_mhm"} <= set(METHODS)
 
 
 def test_a_benchmark_run_does_not_depend_on_the_random_state_it_starts_in(towers):
-    card = {"seed": 0, "meta_train_clips": 2,
-            "meta_train": {"steps": 3, "way": 3, "shot": 1, "query": 1, "lr": 1e-2, "warmup_steps": 1, "amp": False}}
-    settings = EvalSettings(episodes=40, clips=3, queries=2)
+    card = {"seed": 0, "meta_train_clips": 2}
+    settings = EvalSettings(episodes=20, seeds=1, max_steps=3, val_every=1, val_episodes=2, clips=3, val_clips=2,
+                            queries=2)
 
     def rows(seed: int) -> list[str]:
         torch.manual_seed(seed)  # whatever ran before: the heads must start from the run's own seed
