@@ -67,7 +67,7 @@ def main() -> None:
     for _ in range(args.runs):
         act, t = _timed(lambda: cal.activity.log_odds(activity_cues(feats.feats, rate, bank.text(), bank.rest_text())))
         stages.setdefault("activity evidence", []).append(t)
-        prior = DurationPrior.of(bank.lengths, cfg.sd_floor)
+        prior = DurationPrior.of(bank.lengths, cfg)
         windows, t = _timed(candidate_windows, act, cfg, *prior.frame_range(rate, cfg.duration_ratio))
         stages.setdefault("candidate segments", []).append(t)
         _, t = _timed(window_scores, model, bank, feats.feats, windows)

@@ -31,7 +31,9 @@ def run_gui(demo: bool = False) -> int:
     window = MainWindow(Engine())
     window.show()
     if demo:
-        window.jobs.open_demo()
+        window.jobs.open_demo()  # the demo's world is the bundled model's: no choice to make
+    elif not window.settings.model_chosen:
+        window.settings_ctl.first_run()
     return app.exec()
 
 

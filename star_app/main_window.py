@@ -2,35 +2,40 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox, QSplitter
 
+from star_app.controllers.coding_controller import CodingController
 from star_app.controllers.download_controller import DownloadController
 from star_app.controllers.interchange_controller import InterchangeController
 from star_app.controllers.job_controller import JobController
 from star_app.controllers.project_controller import ProjectController
 from star_app.controllers.review_controller import ReviewController
+from star_app.controllers.settings_controller import SettingsController
 from star_app.services.decoder import FrameServer
 from star_app.services.jobs import JobRunner
 from star_app.services.media import VIDEO_FILTER, MediaError, check_video
-from star_app.services.settings_info import model_names, retrain_note
+from star_app.project import ProjectSettings
 from star_app.settings import AppSettings, SettingsStore
 from star_app.state.current_time import CurrentTime
 from star_app.state.project_state import ProjectState
+from star_app.state.time_view import TimeView
 from star_app.views.action_editor import ActionEditor
 from star_app.views.actions_panel import ActionsPanel
 from star_app.views.attention_plot import AttentionPlot
 from star_app.views.job_status import JobStatus
 from star_app.views.player import Player
+from star_app.views.prototypes_status import PrototypesStatus
 from star_app.views.review_counter import ReviewCounter
-from star_app.views.settings_dialog import SettingsDialog
+from star_app.views.segment_inspector import SegmentInspector
+from star_app.views.stack import stack
 from star_app.views.timeline import Timeline
+from star_app.views.video_notices import VideoNotices
 from star_app.views.videos_panel import VideosPanel
 from star_app.window_menus import build_menus
 
@@ -49,6 +54,8 @@ class MainWindow(QMainWindow):
         self.store = SettingsStore(settings, self)
         self.state = ProjectState(self)
         self.current = CurrentTime(self)
+        self.time_view = TimeView(self.current, self)
+        self.time_view.set_frames(self.settings.time_as_frames)
         self.runner = JobRunner(self)
         self.frames = FrameServer(parent=self)
         self.engine = engine
@@ -57,38 +64,58 @@ class MainWindow(QMainWindow):
         self.files = ProjectController(self.state, self.store, self.show_error, self.show_status,
                                        lambda: self.runner.busy, self)
         self.jobs = JobController(self.state, self.runner, self.engine, self.store, self.show_error,
-                                  self.show_status, self)
+                                  self.show_status, self, ask=self.ask)
         self.downloads = DownloadController(self, self.show_error, self.show_status, self)
+        self.settings_ctl = SettingsController(self, self.store, self.state, self.jobs, self.downloads,
+                                               self.show_status, self.remember)
 
         self.actions_panel = ActionsPanel(self.state)
         self.action_editor = ActionEditor(self.state, self.current)
         self.videos_panel = VideosPanel(self.state)
-        self.player = Player(self.current, self.frames)
-        self.plot = AttentionPlot(self.current)
-        self.timeline = Timeline(self.state, self.current)
+        self.player = Player(self.current, self.frames, self.time_view)
+        self.plot = AttentionPlot(self.current, self.time_view)
+        self.timeline = Timeline(self.state, self.current, self.time_view)
         self.job_status = JobStatus(self.runner)
         self.review = ReviewController(self.state, self.current, self.timeline, self.show_status, self)
         self.review_counter = ReviewCounter(self.review)
+        self.prototypes_status = PrototypesStatus(self.state, self.store)
+        self.notices = VideoNotices(self.state)
+        self.inspector = SegmentInspector(self.state, self.timeline, self.current, self.time_view)
+        self.coding_menu = QMenu("&Coding", self)
+        self.coding = CodingController(self.state, self.current, self.timeline, self.coding_menu, self.show_status,
+                                       self)
 
-        left = QSplitter(Qt.Orientation.Vertical)
+        self._arrange()
+        self._connect()
+        self.menu_actions: dict[str, QAction] = build_menus(self)
+        self._update_title()
+        self.settings_ctl.restore_layout()
+
+    def _arrange(self) -> None:
+        """The panes: actions, examples and videos on the left; notices, player, plot and timeline on the right."""
+        left = QSplitter(Qt.Orientation.Vertical, objectName="left")
         for w in (self.actions_panel, self.action_editor, self.videos_panel):
             left.addWidget(w)
         left.setSizes([260, 300, 180])
-        right = QSplitter(Qt.Orientation.Vertical)
-        for w in (self.player, self.plot, self.timeline):
+        right = QSplitter(Qt.Orientation.Vertical, objectName="right")
+        for w in (stack(self.notices, self.player), self.plot, stack(self.timeline, self.inspector)):
             right.addWidget(w)
-        right.setSizes([460, 170, 80])
-        main = QSplitter(Qt.Orientation.Horizontal)
+        right.setSizes([460, 170, 110])
+        main = QSplitter(Qt.Orientation.Horizontal, objectName="main")
         main.addWidget(left)
         main.addWidget(right)
         main.setSizes([340, 900])
         self.setCentralWidget(main)
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.review_counter)
+        self.statusBar().addPermanentWidget(self.prototypes_status)
         self.resize(1280, 800)
 
+    def _connect(self) -> None:
+        """What the views ask of the window, and what the window follows of the state."""
         self.actions_panel.filesDropped.connect(self._examples_dropped)
         self.actions_panel.addRequested.connect(self.add_action_dialog)
+        self.actions_panel.addExamplesRequested.connect(self.add_action_dialog)
         self.actions_panel.currentActionChanged.connect(self.action_editor.show_action)
         self.action_editor.exampleActivated.connect(self.show_example)
         self.action_editor.generateRequested.connect(self.generate_descriptors)
@@ -96,14 +123,16 @@ class MainWindow(QMainWindow):
         self.videos_panel.addRequested.connect(self.add_videos_dialog)
         self.videos_panel.currentVideoChanged.connect(self.show_video)
         self.timeline.addExampleRequested.connect(self.add_selection_as_example)
+        self.timeline.videoChanged.connect(self.notices.set_video)
+        self.plot.axisMoved.connect(self.timeline.set_margins)
+        self.notices.relabelRequested.connect(self.label_current)
         self.state.resultsChanged.connect(self._results_changed)
         self.state.actionsChanged.connect(self._refresh_plot)
         self.state.projectReplaced.connect(self._project_replaced)
         self.state.dirtyChanged.connect(lambda _d: self._update_title())
+        self.state.locationChanged.connect(self._update_title)
         self.state.videosChanged.connect(self._videos_changed)
         self.frames.failed.connect(lambda message: self.show_error("Cannot decode the video", message))
-        self.menu_actions: dict[str, QAction] = build_menus(self)
-        self._update_title()
 
     @cached_property
     def interchange(self) -> InterchangeController:
@@ -112,20 +141,37 @@ class MainWindow(QMainWindow):
 
     @property
     def settings(self) -> AppSettings:
-        """The current settings (changed only through ``self.store``)."""
+        """The user's settings (changed only through ``self.store``)."""
         return self.store.settings
+
+    @property
+    def project_settings(self) -> ProjectSettings:
+        """The open project's settings (changed through ``self.state``, undoably)."""
+        return self.state.project.settings
 
     # --- messages --------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
         """A non-blocking error box (the text is also logged and kept in ``last_message``)."""
         log.warning("%s: %s", title, text)
-        self.last_message = (title, text)
+        self.remember(title, text)
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
     def show_status(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        """A status-bar message; it stays until the next one."""
+        self.statusBar().showMessage(text)
+
+    def remember(self, title: str, text: str) -> None:
+        """The last message shown in a box (tests and the log read it)."""
+        self.last_message = (title, text)
+
+    def ask(self, title: str, text: str, destructive: bool) -> bool:
+        """A question; True when the user agrees (Discard when ``destructive``, else Yes)."""
+        buttons = (QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel if destructive else
+                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        answer = QMessageBox.question(self, title, text, buttons)
+        return answer == (QMessageBox.StandardButton.Discard if destructive else QMessageBox.StandardButton.Yes)
 
     def _update_title(self) -> None:
         p = self.state.project
@@ -160,7 +206,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot show the example", str(exc))
             return
         self.timeline.set_video(None)
-        self.plot.show_data(None, [], video.duration_s)
+        self.plot.show_data(None, [])
         self.player.load(act.examples[index].path, f"{action}: example {index + 1}", video.duration_s, video.fps)
         start = act.examples[index].start_s
         if start:
@@ -170,8 +216,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_plot(self) -> None:
         video = self.current_video
-        self.plot.show_data(self.state.results.get(video) if video else None, self.state.project.actions,
-                            self.current.duration)
+        self.plot.show_data(self.state.results.get(video) if video else None, self.state.project.actions)
 
     def _results_changed(self, video: str) -> None:
         if video == self.current_video:
@@ -194,10 +239,20 @@ class MainWindow(QMainWindow):
         if name:
             self.actions_panel.select(name)
 
-    def add_action_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Example clips of a new action", "", VIDEO_FILTER)
+    def add_action_dialog(self, action: str = "") -> None:
+        """Example clips from a file dialog: for a new action, or more for ``action``."""
+        title = f"More example clips of {action}" if action else "Example clips of a new action"
+        paths, _ = QFileDialog.getOpenFileNames(self, title, "", VIDEO_FILTER)
         if paths:
-            self._examples_dropped(paths, "")
+            self._examples_dropped(paths, action)
+
+    def add_text_action_dialog(self) -> None:
+        """A new action from its name alone (text only): labeled zero-shot until it gets examples."""
+        name, ok = QInputDialog.getText(self, "New action from its name",
+                                        "Name of the action (it is labeled from its name and stage descriptors "
+                                        "until you add example clips):")
+        if ok and name.strip():
+            self.actions_panel.select(self.state.add_action(name.strip(), []))
 
     def add_videos_dialog(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Add long videos", "", VIDEO_FILTER)
@@ -216,6 +271,18 @@ class MainWindow(QMainWindow):
     def label_current(self) -> None:
         self.jobs.label([self.current_video] if self.current_video else [])
 
+    def escape(self) -> None:
+        """Esc: cancel the running job, else an open coding; the keys go back to the player."""
+        if self.runner.busy:
+            self.runner.cancel()
+        else:
+            self.coding.cancel()
+        self.player.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def label_from_scratch(self) -> None:
+        """Label the current video whole, after asking when that discards corrections."""
+        self.jobs.label_from_scratch([self.current_video] if self.current_video else [])
+
     def label_all(self) -> None:
         self.jobs.label([v.path for v in self.state.project.videos])
 
@@ -233,47 +300,11 @@ class MainWindow(QMainWindow):
         return self.jobs.export(folder, videos)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, model_names(), retrain_note(), self)
-        retrain = []
-        dialog.retrainRequested.connect(lambda: (retrain.append(True), dialog.accept()))
-        if dialog.exec():
-            self.apply_settings(dialog.result_settings())
-        if retrain:
-            self.jobs.retrain(self._decide_retrain, self.settings.retrain_steps or None)
+        self.settings_ctl.open()
 
-    def apply_settings(self, edited: AppSettings) -> None:
-        """Take edited settings. A pretrained tag (with its model) is taken once its weights are cached:
-        at once, or after a download in a progress dialog; a failed or cancelled download leaves the
-        model choice as it was."""
-        model_keys = ("model_source", "model", "pretrained")
-        values = {f.name: getattr(edited, f.name) for f in fields(edited)}
-        if edited.model_source != "pretrained" or not edited.pretrained:
-            self.store.update(**values)
-            self.show_status("Settings saved")
-            return
-        self.store.update(**{k: v for k, v in values.items() if k not in model_keys})
-
-        def take_model() -> None:
-            self.store.update(**{k: values[k] for k in model_keys})
-            self.show_status(f"Settings saved; using {edited.model} with the pretrained weights {edited.pretrained}")
-        if not self.downloads.ensure(edited.model, edited.pretrained, take_model):
-            self.show_status("Settings saved except the pretrained tag")
-
-    def _decide_retrain(self, checkpoint: Path, metrics: dict) -> None:
-        """Ask whether to keep the fine-tuned model (non-blocking)."""
-        acc = metrics.get("val_accuracy")
-        quality = (f"Validation accuracy {acc * 100:.1f} % on {metrics.get('held_out', 0)} held-out clip(s)."
-                   if acc is not None else "No clip could be held out for validation.")
-        box = QMessageBox(QMessageBox.Icon.Question, "Retrain finished",
-                          f"{quality}\nTrained {metrics.get('steps', 0)} steps.\n\nKeep the fine-tuned model?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.button(QMessageBox.StandardButton.Yes).setText("Keep")
-        box.button(QMessageBox.StandardButton.No).setText("Discard")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda code: self.jobs.keep_checkpoint(checkpoint)
-                             if code == QMessageBox.StandardButton.Yes else self.jobs.discard_checkpoint(checkpoint))
-        self.last_message = ("Retrain finished", box.text())
-        box.open()
+    def apply_settings(self, app: Optional[AppSettings] = None, project: Optional[ProjectSettings] = None) -> None:
+        """Take edited settings: the user's (``app``) and the project's (see ``SettingsController.apply``)."""
+        self.settings_ctl.apply(app, project)
 
     # --- project files -----------------------------------------------------------------------
     def confirm_discard(self) -> bool:
@@ -317,6 +348,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.player.pause()
+        self.settings_ctl.save_layout()
         self.files.autosave.stop()
         self.runner.shutdown(timeout_s=10.0)
         self.downloads.shutdown()

@@ -1,11 +1,12 @@
 """The project model (plain dataclasses) and its JSON persistence.
 
 A project is a folder ``NAME.star/`` holding ``project.json`` (actions with their
-example clips and stage descriptors, long videos, annotations, the settings it was
-last labeled with) and the files beside it: ``prototypes.safetensors`` (written by the
+example clips, stage descriptors and coding keys, long videos, annotations, the project's
+settings: its model, labeling parameters and Retrain's steps, and what each video was last
+labeled with) and the files beside it: ``prototypes.safetensors`` (written by the
 services) and ``labels/*.npz`` (the per-frame labeling results, :func:`save_results`).
-``project.json`` carries ``schema_version``; a file of another version is refused with
-a message. Every write is atomic (:func:`star_model.schema.atomic_write`), so a crash
+``project.json`` carries ``schema_version``; version 1 files (whose settings were
+only a record) are read and upgraded, a file of another version is refused with a message. Every write is atomic (:func:`star_model.schema.atomic_write`), so a crash
 mid-write leaves the previous file intact.
 
 The example clips, segments and labeling results are star_model's own schema types.
@@ -23,11 +24,14 @@ from typing import Any, Optional
 
 import numpy as np
 
-from star_model.schema import ActionExamples, ClipRef, LabelingParams, LabelResult, ModelChoice, Segment, atomic_write
+from star_app.model_setup import ModelSetup
+from star_model.schema import (ActionExamples, ClipRef, DomainCheck, LabelingParams, LabelResult, ModelChoice,
+                               Segment, atomic_write)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 PROJECT_FILE = "project.json"
 PROTOTYPES_FILE = "prototypes.safetensors"
 SUFFIX = ".star"
@@ -42,12 +46,14 @@ class ProjectError(Exception):
 
 @dataclass
 class Action:
-    """An action to recognise: its name, colour, stage descriptors and example clips."""
+    """An action to recognise: its name, colour, stage descriptors, example clips and coding key (a key
+    that codes it on the timeline, as in BORIS's coding map; "" for none)."""
 
     name: str
     color: str
     descriptors: list[str] = field(default_factory=list)
     examples: list[ClipRef] = field(default_factory=list)
+    key: str = ""
 
     def as_examples(self) -> ActionExamples:
         """The action as the engine sees it: name, example clips, descriptors (None: generated)."""
@@ -68,17 +74,38 @@ class Video:
         return Path(self.path).name
 
 
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What a project labels with: its model, the labeling parameters, Retrain's steps (0: the recipe's)
+    and whether confirmed segments count as examples of their action."""
+
+    model: ModelSetup = field(default_factory=ModelSetup)
+    labeling: LabelingParams = field(default_factory=LabelingParams)
+    retrain_steps: int = 0
+    confirmed_as_examples: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model.to_dict(), "labeling": asdict(self.labeling), "retrain_steps": self.retrain_steps,
+                "confirmed_as_examples": self.confirmed_as_examples}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ProjectSettings":
+        return cls(ModelSetup.from_dict(data.get("model", {})), LabelingParams.from_dict(data.get("labeling", {})),
+                   int(data.get("retrain_steps", 0)), bool(data.get("confirmed_as_examples", True)))
+
+
 @dataclass
 class Project:
-    """Everything a project holds; ``model`` and ``labeling``: the settings it was last labeled with;
-    ``folder`` is where it was last saved (not serialised)."""
+    """Everything a project holds. ``labeled_with``: per video, the stamp of what it was last labeled with
+    (:func:`star_app.provenance.stamp`); ``bank_signature``: the key of the saved prototypes; ``folder``
+    is where it was last saved (not serialised)."""
 
     name: str = "untitled"
     actions: list[Action] = field(default_factory=list)
     videos: list[Video] = field(default_factory=list)
     annotations: dict[str, list[Segment]] = field(default_factory=dict)
-    model: ModelChoice = field(default_factory=ModelChoice)
-    labeling: LabelingParams = field(default_factory=LabelingParams)
+    settings: ProjectSettings = field(default_factory=ProjectSettings)
+    labeled_with: dict[str, dict[str, str]] = field(default_factory=dict)
     bank_signature: Optional[str] = None
     folder: Optional[Path] = None
 
@@ -97,13 +124,6 @@ class Project:
         while self.action(name) is not None:
             name, k = f"{base} {k}", k + 1
         return name
-
-    def actions_signature(self, model: ModelChoice, trim_rest: bool) -> str:
-        """A key of what prototypes depend on (actions, examples, descriptors, the model, trim_rest)."""
-        payload = {"actions": [asdict(a) for a in self.actions],
-                   "model": [model.device, model.model, model.pretrained, model.checkpoint], "trim_rest": trim_rest}
-        payload["actions"] = [{k: v for k, v in a.items() if k != "color"} for a in payload["actions"]]
-        return hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=12).hexdigest()
 
     @property
     def prototypes_path(self) -> Optional[Path]:
@@ -133,7 +153,8 @@ def to_dict(project: Project) -> dict[str, Any]:
         "actions": [asdict(a) for a in project.actions],
         "videos": [asdict(v) for v in project.videos],
         "annotations": {k: [asdict(s) for s in v] for k, v in project.annotations.items()},
-        "settings": {"model": asdict(project.model), "labeling": asdict(project.labeling)},
+        "settings": project.settings.to_dict(),
+        "labeled_with": project.labeled_with,
         "bank_signature": project.bank_signature,
     }
 
@@ -142,18 +163,20 @@ def from_dict(data: dict[str, Any], folder: Optional[Path] = None) -> Project:
     """A project from its JSON dict; raises ProjectError for another schema version or bad content."""
     where = f"{folder / PROJECT_FILE}" if folder else "project"
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ProjectError(f"{where} has schema version {version!r}; this version of STAR Labeler reads "
-                           f"version {SCHEMA_VERSION} only (was it written by a newer release?)")
+                           f"versions {', '.join(map(str, READABLE_VERSIONS))} only (was it written by a newer "
+                           "release?)")
     try:
         actions = [Action(a["name"], a["color"], list(a.get("descriptors", [])),
-                          [ClipRef(**e) for e in a.get("examples", [])]) for a in data["actions"]]
+                          [ClipRef(**e) for e in a.get("examples", [])], a.get("key", "")) for a in data["actions"]]
         return Project(
             name=folder.stem if folder else data.get("name", "untitled"),
             actions=actions,
             videos=[Video(**v) for v in data.get("videos", [])],
             annotations={k: [Segment(**s) for s in v] for k, v in data.get("annotations", {}).items()},
-            **_settings(data.get("settings", {})),
+            settings=_settings(data.get("settings", {}), version),
+            labeled_with={k: dict(v) for k, v in data.get("labeled_with", {}).items()},
             bank_signature=data.get("bank_signature"),
             folder=folder,
         )
@@ -161,11 +184,15 @@ def from_dict(data: dict[str, Any], folder: Optional[Path] = None) -> Project:
         raise ProjectError(f"{where} is not a valid STAR Labeler project ({exc})") from exc
 
 
-def _settings(data: dict[str, Any]) -> dict[str, Any]:
-    """The settings a project was last labeled with (older files, which kept them flat, give the defaults)."""
-    if "labeling" not in data:
-        return {}
-    return {"model": ModelChoice(**data["model"]), "labeling": LabelingParams.from_dict(data["labeling"])}
+def _settings(data: dict[str, Any], version: int) -> ProjectSettings:
+    """The project's settings; a version 1 file kept the model it was last labeled with as a ModelChoice
+    (and the oldest files nothing: the defaults)."""
+    if version == 1:
+        if "labeling" not in data:
+            return ProjectSettings()
+        return ProjectSettings(ModelSetup.from_choice(ModelChoice(**data["model"])),
+                               LabelingParams.from_dict(data["labeling"]))
+    return ProjectSettings.from_dict(data)
 
 
 def save_project(project: Project, folder: Path) -> Path:
@@ -222,9 +249,12 @@ def load_project(path: Path) -> Project:
 
 def save_results(path: Path, result: LabelResult) -> None:
     """Write a video's per-frame labeling results (``.npz``) atomically; its segments are the project's."""
+    domain = result.domain
+    extra = {} if domain is None else {"domain": np.asarray([domain.distance, domain.spread, domain.far_ratio])}
+
     def write(tmp: Path) -> None:
         np.savez(tmp, names=np.asarray(result.names, dtype=str), frames=result.frames, times=result.times,
-                 scores=result.scores, labels=np.asarray(result.labels, dtype=str), tsa_map=result.tsa_map)
+                 scores=result.scores, labels=np.asarray(result.labels, dtype=str), tsa_map=result.tsa_map, **extra)
     atomic_write(path, write, prefix=f".{path.stem}.", suffix=".npz")
 
 
@@ -234,8 +264,9 @@ def load_results(path: Path, video: str) -> Optional[LabelResult]:
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
+            domain = DomainCheck(*(float(x) for x in z["domain"])) if "domain" in z.files else None
             return LabelResult(Path(video).name, [str(n) for n in z["names"]], z["frames"], z["times"], z["scores"],
-                               [str(x) for x in z["labels"]], z["tsa_map"])
-    except (OSError, KeyError, ValueError) as exc:
+                               [str(x) for x in z["labels"]], z["tsa_map"], domain=domain)
+    except (OSError, KeyError, ValueError, TypeError) as exc:
         log.warning("cannot read labeling results %s (%s)", path, exc)
         return None

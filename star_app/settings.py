@@ -1,11 +1,12 @@
-"""Application settings: what the Settings panel edits, one store that holds them, their JSON file.
+"""Application settings: what is the user's, not a project's; one store that holds them, their JSON file.
 
-:class:`AppSettings` is a value: the model choice as the panel shows it, the labeling parameters
-(a :class:`~star_model.schema.LabelingParams`, whose defaults and ranges are the engine's own),
-the LLM endpoint, Retrain's step count, autosave and the recent projects. :class:`SettingsStore`
-holds the current value; every change goes through :meth:`SettingsStore.update`, which saves the
-file and emits ``changed`` only when something really changed. The file lives in the user config
-dir (platformdirs); ``$STAR_APP_CONFIG_DIR`` overrides the folder (tests point it at a temp dir).
+:class:`AppSettings` is a value: the device, the model new projects start with (chosen on the first
+run), the LLM endpoint for descriptors, autosave, the recent projects, the time format and the window
+layout. What a project labels with (its model, labeling parameters and checkpoints) is the project's
+own (:class:`star_app.project.ProjectSettings`, saved in project.json). :class:`SettingsStore` holds
+the current value; every change goes through :meth:`SettingsStore.update`, which saves the file and
+emits ``changed`` only when something really changed. The file lives in the user config dir
+(platformdirs); ``$STAR_APP_CONFIG_DIR`` overrides the folder (tests point it at a temp dir).
 """
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ from typing import Any
 import platformdirs
 from PySide6.QtCore import QObject, Signal
 
-from star_model.schema import LabelingParams, ModelChoice, atomic_write_text
+from star_app.model_setup import ModelSetup
+from star_model.schema import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 8
-MODEL_SOURCES = ("bundled", "pretrained", "checkpoint")
 
 
 def config_dir() -> Path:
@@ -34,29 +35,20 @@ def config_dir() -> Path:
 
 @dataclass
 class AppSettings:
-    """The model choice as the panel shows it (its source, and the model, tag and checkpoint each source
-    remembers), the labeling parameters, the descriptor LLM, Retrain's steps (0: the recipe's), autosave
-    and the recent projects."""
+    """The device; the model new projects start with and whether the first-run choice was made; the
+    descriptor LLM; autosave; the recent projects; times shown as frame numbers; the window layout
+    (Qt's saved geometry and splitter states, base64, by name)."""
 
     device: str = "auto"
-    model_source: str = "bundled"
-    model: str = "star-tiny"
-    pretrained: str = ""
-    checkpoint: str = ""
-    labeling: LabelingParams = field(default_factory=LabelingParams)
+    new_project_model: ModelSetup = field(default_factory=ModelSetup)
+    model_chosen: bool = False
     llm_url: str = ""
     llm_model: str = "default"
     llm_key: str = ""
-    retrain_steps: int = 0
     autosave_s: int = 60
     recent: list[str] = field(default_factory=list)
-
-    def model_choice(self) -> ModelChoice:
-        """The model the engine runs: the tag or checkpoint only when its source is chosen."""
-        return ModelChoice(
-            model=self.model, device=self.device,
-            pretrained=self.pretrained or None if self.model_source == "pretrained" else None,
-            checkpoint=self.checkpoint or None if self.model_source == "checkpoint" else None)
+    time_as_frames: bool = False
+    layout: dict[str, str] = field(default_factory=dict)
 
 
 def settings_path() -> Path:
@@ -76,10 +68,10 @@ def load_settings() -> AppSettings:
     known = {f.name for f in fields(AppSettings)}
     try:
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-        if "labeling" in values:
-            values["labeling"] = LabelingParams.from_dict(values["labeling"])
+        if "new_project_model" in values:
+            values["new_project_model"] = ModelSetup.from_dict(values["new_project_model"])
         return AppSettings(**values)
-    except (TypeError, ValueError) as exc:
+    except (AttributeError, TypeError, ValueError) as exc:
         log.warning("settings %s are invalid (%s); using defaults", path, exc)
         return AppSettings()
 

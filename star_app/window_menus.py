@@ -12,6 +12,8 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QMenu, QMessageBox, QWidget
 
+from star_app.editor_menus import speed_entries, time_format_entry
+
 
 class MenuHost(Protocol):
     """What the menus use of the main window: its commands and the parts the menus drive."""
@@ -23,6 +25,7 @@ class MenuHost(Protocol):
     timeline: Any
     player: Any
     review: Any
+    coding_menu: Any
     interchange: Any
 
     def menuBar(self) -> Any: ...  # noqa: N802 (Qt API)
@@ -32,6 +35,7 @@ class MenuHost(Protocol):
     def save(self) -> bool: ...
     def save_as(self) -> bool: ...
     def add_action_dialog(self) -> None: ...
+    def add_text_action_dialog(self) -> None: ...
     def add_videos_dialog(self) -> None: ...
     def export(self, folder: Path | None = None, all_videos: bool = False) -> list[Path]: ...
     def open_settings(self) -> None: ...
@@ -39,7 +43,9 @@ class MenuHost(Protocol):
     def add_selection_as_example(self) -> None: ...
     def label_current(self) -> None: ...
     def label_all(self) -> None: ...
+    def label_from_scratch(self) -> None: ...
     def show_status(self, text: str) -> None: ...
+    def escape(self) -> None: ...
 
 SHORTCUTS_HELP = """<table>
 <tr><td>Space</td><td>play / pause</td></tr>
@@ -47,11 +53,14 @@ SHORTCUTS_HELP = """<table>
 <tr><td>Shift+Left / Shift+Right</td><td>1 s back / forward</td></tr>
 <tr><td>Home / End</td><td>first / last frame</td></tr>
 <tr><td>Ctrl+Z / Ctrl+Shift+Z</td><td>undo / redo</td></tr>
-<tr><td>S, M, Delete, E</td><td>split at cursor, mark manual, delete segment, add as example</td></tr>
+<tr><td>Ctrl+K, Ctrl+M, Delete, Ctrl+Shift+E</td><td>split at cursor, mark manual, delete segment, add a confirmed segment as example</td></tr>
+<tr><td>an action's key (Coding menu)</td><td>start / stop that action at the cursor; Shift+key: label the segment at the cursor</td></tr>
+<tr><td>[ / ]</td><td>slower / faster playback</td></tr>
 <tr><td>N / Shift+N</td><td>next / previous segment to review (least confident first; wraps round)</td></tr>
 <tr><td>Enter</td><td>confirm the selected segment (it becomes manual)</td></tr>
 <tr><td>Ctrl+wheel, +/-</td><td>zoom the timeline</td></tr>
-<tr><td>Ctrl+B, Ctrl+L, Esc</td><td>build prototypes, label video, cancel job</td></tr>
+<tr><td>Ctrl+B, Ctrl+L</td><td>build prototypes, label video</td></tr>
+<tr><td>Esc</td><td>cancel the running job or an open coding; the keys go back to the player</td></tr>
 </table>"""
 
 
@@ -94,6 +103,12 @@ def _recent_menu(window: MenuHost, menu: QMenu) -> None:
         menu.addAction("(none)").setEnabled(False)
 
 
+def _split(window: MenuHost) -> None:
+    problem = window.timeline.split_at_cursor()
+    if problem:
+        window.show_status(problem)
+
+
 def _segment(window: MenuHost, edit: Callable[[int], None]) -> None:
     if window.timeline.selected >= 0:
         edit(window.timeline.selected)
@@ -111,11 +126,13 @@ def build_menus(window: MenuHost) -> dict[str, QAction]:
     acts["build"] = _add(label, "&Build prototypes", window.jobs.build, "Ctrl+B")
     acts["label"] = _add(label, "&Label current video", window.label_current, "Ctrl+L")
     acts["label_all"] = _add(label, "Label &all videos", window.label_all, "Ctrl+Shift+L")
+    acts["label_scratch"] = _add(label, "Label current video from &scratch…", window.label_from_scratch)
     acts["examples_from_labels"] = _add(label, "Make &examples from labels…", window.interchange.examples_dialog)
     acts["label_unlabeled"] = _add(label, "Label videos &without labels", window.interchange.label_unlabeled)
-    acts["cancel"] = _add(label, "&Cancel the running job", window.runner.cancel, "Esc")
+    acts["cancel"] = _add(label, "&Cancel the running job", window.escape, "Esc")
     _review_menu(window, bar.addMenu("&Review"), acts)
     _playback_menu(window, bar.addMenu("P&layback"), acts)
+    bar.addMenu(window.coding_menu)
     help_menu = bar.addMenu("&Help")
     _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Keyboard shortcuts", SHORTCUTS_HELP))
     busy = [acts[k] for k in ("build", "label", "label_all", "demo", "new", "open")]
@@ -133,6 +150,7 @@ def _project_menu(window: MenuHost, project: QMenu, acts: dict[str, QAction]) ->
     acts["save_as"] = _add(project, "Save &as…", window.save_as, QKeySequence.StandardKey.SaveAs)
     project.addSeparator()
     acts["add_action"] = _add(project, "Add &action from clips…", window.add_action_dialog)
+    acts["add_text_action"] = _add(project, "Add action by &name (text only)…", window.add_text_action_dialog)
     acts["add_videos"] = _add(project, "Add &videos…", window.add_videos_dialog, "Ctrl+I")
     export = project.addMenu("&Export CSV")
     acts["export"] = _add(export, "Current video…", window.export, "Ctrl+E")
@@ -166,10 +184,11 @@ def _edit_menu(window: MenuHost, edit: QMenu, acts: dict[str, QAction]) -> None:
     acts["undo"], acts["redo"] = undo, redo
     edit.addSeparator()
     tl = window.timeline
-    acts["split"] = _add(edit, "&Split segment at cursor", tl.split_at_cursor, "S")
-    acts["manual"] = _add(edit, "&Mark segment manual", lambda: _segment(window, tl.mark_manual), "M")
+    acts["split"] = _add(edit, "&Split segment at cursor", lambda: _split(window), "Ctrl+K")
+    tl.splitRequested.connect(lambda: _split(window))
+    acts["manual"] = _add(edit, "&Mark segment manual", lambda: _segment(window, tl.mark_manual), "Ctrl+M")
     acts["delete"] = _add(edit, "&Delete segment", lambda: _segment(window, tl.delete), QKeySequence.StandardKey.Delete)
-    acts["add_example"] = _add(edit, "Add selection as &example", window.add_selection_as_example, "E")
+    acts["add_example"] = _add(edit, "Add selection as &example", window.add_selection_as_example, "Ctrl+Shift+E")
 
 
 def _review_menu(window: MenuHost, review: QMenu, acts: dict[str, QAction]) -> None:
@@ -193,3 +212,5 @@ def _playback_menu(window: MenuHost, play: QMenu, acts: dict[str, QAction]) -> N
     play.addSeparator()
     acts["zoom_in"] = _add(play, "Zoom timeline in", lambda: tl.zoom(1.5), "+")
     acts["zoom_out"] = _add(play, "Zoom timeline out", lambda: tl.zoom(1 / 1.5), "-")
+    acts["time_frames"] = time_format_entry(window, play)
+    speed_entries(window, play, acts)

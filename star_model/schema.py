@@ -26,8 +26,10 @@ BACKGROUND = "background"
 
 SOURCE_MODEL = "model"
 SOURCE_MANUAL = "manual"
-SOURCES = (SOURCE_MODEL, SOURCE_MANUAL)
-"""Where a segment comes from: the model's labeling, or a person's edit."""
+SOURCE_TEXT = "text"
+SOURCES = (SOURCE_MODEL, SOURCE_MANUAL, SOURCE_TEXT)
+"""Where a segment comes from: the model's labeling, a person's edit, or the model's labeling of an action
+known from its text alone (no examples yet: "text only")."""
 
 ProgressFn = Callable[[int, int, str], None]
 """progress(done, total, message); total may be an estimate (0: unknown)."""
@@ -122,13 +124,37 @@ class ModelChoice:
     device: str = "auto"
 
 
+@dataclass(frozen=True)
+class DomainCheck:
+    """How far a video is from the world of the examples it was labeled with.
+
+    distance: the median, over the video's sampled frames, of the cosine distance to the nearest example
+    frame; spread: how far the example frames are from each other (the median of each one's distance to
+    the nearest frame of another example clip); far_ratio: the ratio from which the video
+    counts as far from the examples (its labels are then likely wrong).
+    """
+
+    distance: float
+    spread: float
+    far_ratio: float
+
+    @property
+    def ratio(self) -> float:
+        return self.distance / max(self.spread, 1e-6)
+
+    @property
+    def far(self) -> bool:
+        return self.ratio >= self.far_ratio
+
+
 @dataclass
 class LabelResult:
     """What labeling one video gives.
 
     frames (F,) source frame indices and times (F,) seconds of the sampled frames; scores (F, N + 1)
     per-frame probabilities (the N actions of ``names``, then background); labels (F,); tsa_map (F, N)
-    the per-frame TSA class map; segments covering the whole video without overlap.
+    the per-frame TSA class map; segments covering the whole video without overlap; domain: how far the
+    video is from the examples (None when the prototypes keep no example frames).
     """
 
     video: str
@@ -139,6 +165,7 @@ class LabelResult:
     labels: list[str]
     tsa_map: np.ndarray
     segments: list[Segment] = field(default_factory=list)
+    domain: Optional[DomainCheck] = None
 
 
 def atomic_write(path: Path, write: Callable[[Path], None], prefix: Optional[str] = None, suffix: str = ".tmp") -> Path:

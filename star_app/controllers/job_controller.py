@@ -4,6 +4,10 @@ Each job copies what it needs from the project and the settings before it starts
 :class:`JobInput`; the worker never reads live GUI state, and nothing is written back from
 it) and its result is applied on the GUI thread only when it succeeds, so a cancelled or
 failed job leaves the project as it was.
+
+Labeling keeps a person's corrections: the manual segments of a video go to the engine as fixed
+segments (the model labels only the rest), and a result that would change what the user touched
+asks first (labeling from scratch; a video edited while it was being labeled).
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import logging
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -21,10 +25,12 @@ from PySide6.QtCore import QObject, Signal
 from star_app.services.demo import demo_dir, make_demo_project
 from star_app.services.descriptors import generate_descriptors
 from star_app.services.export import export_video
+from star_app.provenance import bank_actions, prototype_key, stamp
 from star_app.services.jobs import JobRunner
+from star_app.services.settings_info import bundled_present
 from star_app.settings import SettingsStore, config_dir
 from star_app.state.project_state import ProjectState
-from star_model.schema import ActionExamples, LabelingParams, LabelResult, ModelChoice
+from star_model.schema import SOURCE_MANUAL, ActionExamples, LabelingParams, LabelResult, ModelChoice, Segment
 
 if TYPE_CHECKING:
     from star_app.services.engine import Engine
@@ -35,7 +41,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class JobInput:
     """What an engine job reads, copied when it starts: the model, the labeling parameters, the
-    actions, the prototypes' key, where saved prototypes are (when they match) and where to write them."""
+    actions, the prototypes' key, where saved prototypes are (when they match), where to write them,
+    and the stamp of what labels made now are made with."""
 
     model: ModelChoice
     params: LabelingParams
@@ -43,6 +50,16 @@ class JobInput:
     signature: str
     saved: Optional[Path]
     out: Optional[Path]
+    stamp: dict[str, str]
+
+
+Ask = Callable[[str, str, bool], bool]
+"""ask(title, question, destructive): True when the user agrees (Discard/Cancel when destructive, else Yes/No)."""
+
+
+def manual_segments(segments: list[Segment]) -> list[Segment]:
+    """The segments a person confirmed or edited (copies)."""
+    return [copy.deepcopy(s) for s in segments if s.source == SOURCE_MANUAL]
 
 
 class JobController(QObject):
@@ -53,10 +70,11 @@ class JobController(QObject):
 
     def __init__(self, state: ProjectState, runner: JobRunner, engine: Engine, settings: SettingsStore,
                  error: Callable[[str, str], None], status: Callable[[str], None],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, ask: Optional[Ask] = None) -> None:
         super().__init__(parent)
         self.state, self.runner, self.engine, self.settings = state, runner, engine, settings
         self._error, self._status = error, status
+        self._ask: Ask = ask or (lambda _title, _text, _destructive: False)
         runner.failed.connect(lambda name, message: self._error(f"{name} failed", message))
         runner.cancelled.connect(lambda name: self._status(f"{name} cancelled"))
 
@@ -67,23 +85,30 @@ class JobController(QObject):
         return True
 
     def job_input(self) -> JobInput:
-        """The current project's and settings' copy for a build or labeling job."""
-        project, settings = self.state.project, self.settings.settings
-        model, params = settings.model_choice(), settings.labeling
-        signature = project.actions_signature(model, params.trim_rest)
+        """The current project's copy for a build or labeling job (its settings; the device is the user's)."""
+        project, device = self.state.project, self.settings.settings.device
+        model, params = project.settings.model.choice(device), project.settings.labeling
+        signature = prototype_key(project, device)
         saved = project.prototypes_path if project.bank_signature == signature else None
-        return JobInput(model, params, copy.deepcopy([a.as_examples() for a in project.actions]), signature, saved,
-                        project.prototypes_path)
+        return JobInput(model, params, bank_actions(project), signature, saved, project.prototypes_path, stamp(project))
+
+    def _usable_model(self) -> bool:
+        """False (with a message saying how to fix it) when the project's model has no real weights."""
+        problem = self.state.project.settings.model.problem(bundled_present())
+        if problem:
+            self._error("The model cannot label", f"The project's model cannot be used: {problem}.")
+        return not problem
 
     def _check_actions(self) -> bool:
         if not self.state.project.actions:
-            self._error("Nothing to build", "Add at least one action: drop example clips on the Actions panel.")
+            self._error("Nothing to build", "Add at least one action: drop example clips on the Actions panel, or "
+                                            "add one by name (Project → Add action by name) to label it from its text.")
             return False
         return True
 
     def build(self) -> bool:
         """Build prototypes from the actions' examples."""
-        if not self._check_actions():
+        if not self._check_actions() or not self._usable_model():
             return False
         job = self.job_input()
 
@@ -91,19 +116,20 @@ class JobController(QObject):
             return self.engine.build(job.model, job.params, job.actions, job.signature, job.out, progress, cancel)
 
         def done(names: list[str]) -> None:
-            self.state.project.bank_signature = job.signature
-            self.state.mark_dirty()
+            self.state.set_bank_signature(job.signature)
             self._status(f"Prototypes built for {len(names)} action(s)")
         return self._start("Building prototypes", work, done)
 
-    def label(self, videos: list[str]) -> bool:
-        """Label ``videos`` (building prototypes first when the actions changed)."""
+    def label(self, videos: list[str], keep_corrections: bool = True) -> bool:
+        """Label ``videos`` (building prototypes first when the actions changed) around their manual segments;
+        without ``keep_corrections`` the model labels them whole (see :meth:`label_from_scratch`)."""
         if not videos:
             self._error("Nothing to label", "Add a long video first: drop it on the Videos panel.")
             return False
-        if not self._check_actions():
+        if not self._check_actions() or not self._usable_model():
             return False
         job = self.job_input()
+        fixed = {v: manual_segments(self.state.segments(v)) for v in videos}
 
         def work(progress, cancel) -> list[LabelResult]:
             if not self.engine.has_bank(job.signature, job.saved):
@@ -112,18 +138,40 @@ class JobController(QObject):
             for k, video in enumerate(videos):
                 def step(done, total, message, k=k):
                     progress(done, total, f"video {k + 1}/{len(videos)}: {message}" if len(videos) > 1 else message)
-                results.append(self.engine.label(job.model, job.params, job.signature, video, step, cancel))
+                kept = fixed[video] if keep_corrections else []
+                results.append(self.engine.label(job.model, job.params, job.signature, video, step, cancel, kept))
             return results
 
         def done(results: list[LabelResult]) -> None:
-            project = self.state.project
-            project.bank_signature, project.model, project.labeling = job.signature, job.model, job.params
-            for video, result in zip(videos, results):
-                self.state.set_results(video, result)
+            self.state.set_bank_signature(job.signature)
+            applied = [(v, r) for v, r in zip(videos, results) if self._may_apply(v, fixed[v])]
+            for video, result in applied:
+                self.state.set_results(video, result, job.stamp)
                 self.labeled.emit(video)
-            n = sum(len(r.segments) for r in results)
-            self._status(f"Labeled {len(results)} video(s): {n} segments")
+            n = sum(len(r.segments) for _, r in applied)
+            kept = sum(len(fixed[v]) for v, _ in applied) if keep_corrections else 0
+            self._status(f"Labeled {len(applied)} video(s): {n} segments" + (f" ({kept} of yours kept)" if kept else ""))
         return self._start("Labeling", work, done)
+
+    def _may_apply(self, video: str, fixed: list[Segment]) -> bool:
+        """Whether new labels may replace ``video``'s segments: yes unless the user changed its corrections
+        while it was being labeled and does not want them replaced."""
+        if self.state.project.video(video) is None:
+            return False
+        if manual_segments(self.state.segments(video)) == fixed:
+            return True
+        return self._ask("Labeling finished", f"You changed segments of {Path(video).name} while it was being "
+                         "labeled. Replace them with the new labels? (No keeps your edits; Ctrl+Z undoes either.)",
+                         False)
+
+    def label_from_scratch(self, videos: list[str]) -> bool:
+        """Label ``videos`` whole, discarding their manual segments, after the user agrees to lose them."""
+        touched = sum(len(manual_segments(self.state.segments(v))) for v in videos)
+        names = ", ".join(Path(v).name for v in videos[:3]) + (" …" if len(videos) > 3 else "")
+        if touched and not self._ask("Label from scratch", f"Labeling {names} from scratch discards {touched} "
+                                     "segment(s) you confirmed or edited (one Ctrl+Z brings them back).", True):
+            return False
+        return self.label(videos, keep_corrections=False)
 
     def generate_descriptors(self, action: str, apply: Callable[[str, list[str]], None]) -> bool:
         """Stage descriptors for ``action`` from the LLM endpoint (templates when none); ``apply(action, lines)``."""
@@ -160,9 +208,9 @@ class JobController(QObject):
 
     def retrain(self, decide: Callable[[Path, dict], None], steps: Optional[int] = None) -> bool:
         """Fine-tune on the project's examples and confirmed segments; ``decide(checkpoint, metrics)`` after."""
-        if not self._check_actions():
+        if not self._check_actions() or not self._usable_model():
             return False
-        model = self.settings.settings.model_choice()
+        model = self.state.project.settings.model.choice(self.settings.settings.device)
         actions = copy.deepcopy([a.as_examples() for a in self.state.project.actions])
         confirmed = copy.deepcopy(self.state.project.annotations)
         folder = self.state.project.folder
@@ -182,15 +230,18 @@ class JobController(QObject):
         return self._start("Retraining", work, done, end)
 
     def keep_checkpoint(self, path: Path) -> None:
-        """Use a fine-tuned checkpoint from now on (prototypes are rebuilt with it on the next labeling)."""
-        self.settings.update(model_source="checkpoint", checkpoint=str(path))
+        """The project uses a fine-tuned checkpoint from now on (one undo step; prototypes are rebuilt with it
+        on the next labeling)."""
+        settings = self.state.project.settings
+        model = replace(settings.model, source="checkpoint", checkpoint=str(path))
+        self.state.set_settings(replace(settings, model=model), "Use the fine-tuned model")
         self._status(f"Using the fine-tuned model {path}")
 
     def discard_checkpoint(self, path: Path) -> None:
-        """Delete a fine-tuned run the user did not keep (its folder, unless the settings use it)."""
+        """Delete a fine-tuned run the user did not keep (its folder, unless the project uses it)."""
         run = Path(path).parent
         if run.name.startswith("run-") and run.parent.name == "training" and \
-                Path(self.settings.settings.checkpoint or "").parent != run:
+                Path(self.state.project.settings.model.checkpoint or "").parent != run:
             shutil.rmtree(run, ignore_errors=True)
         self._status("Fine-tuned model discarded")
 

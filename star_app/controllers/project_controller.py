@@ -7,11 +7,11 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, QTimer
 
-from star_app.project import Project, ProjectError
+from star_app.project import Project, ProjectError, ProjectSettings
 from star_app.services.media import check_videos
 from star_app.settings import SettingsStore
 from star_app.state.project_state import ProjectState
-from star_model.schema import ClipRef
+from star_model.schema import SOURCE_MANUAL, ClipRef
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class ProjectController(QObject):
 
     # --- project files ---------------------------------------------------------------------
     def new(self) -> None:
-        self.state.replace(Project())
+        """An empty project with the default settings (and the model the user chose for new projects)."""
+        self.state.replace(Project(settings=ProjectSettings(model=self.settings.settings.new_project_model)))
         self._status("New project")
 
     def open(self, path: Path) -> bool:
@@ -138,6 +139,10 @@ class ProjectController(QObject):
             self._status("Select a segment first")
             return False
         seg = segs[index]
+        if seg.source != SOURCE_MANUAL:
+            self._error("Add as example", f"The {seg.label} segment at {seg.start_s:.2f}–{seg.end_s:.2f} s is the "
+                                          "model's and nobody has checked it; confirm it first (Enter), then add it.")
+            return False
         if self.state.project.action(seg.label) is None:
             self._error("Add as example", f"The segment is labeled {seg.label!r}, which is not an action; "
                                           "label it as an action first.")

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
@@ -49,8 +49,10 @@ class Engine:
 
     def _load(self, choice: ModelChoice, progress: ProgressFn) -> tuple[STAR, FrameEmbedder]:
         if self._choice != choice or self._model is None or self._embedder is None:
-            what = choice.pretrained or (Path(choice.checkpoint).name if choice.checkpoint else choice.model)
-            progress(0, 0, f"loading model {what} (pretrained weights may download)")
+            what = (f"the checkpoint {Path(choice.checkpoint).name}" if choice.checkpoint else
+                    f"{choice.model} with the {Path(choice.pretrained).name} weights" if choice.pretrained else
+                    "the bundled model")
+            progress(0, 0, f"loading {what}")
             limit_threads()
             self._model, self._embedder, _ = load_model(choice, self._cache_dir)
             self._choice, self._bank = choice, None
@@ -81,13 +83,15 @@ class Engine:
         return False
 
     def label(self, choice: ModelChoice, params: LabelingParams, signature: str, video: str, progress: ProgressFn,
-              cancel: CancelFn) -> LabelResult:
-        """Label one video with the current prototypes (build them first with :meth:`build`)."""
+              cancel: CancelFn, fixed: Sequence[Segment] = ()) -> LabelResult:
+        """Label one video with the current prototypes (build them first with :meth:`build`) around its
+        ``fixed`` segments (a person's corrections, kept verbatim)."""
         with self._lock:
             model, embedder = self._load(choice, progress)
             if self._bank is None or self._bank[0] != signature:
                 raise ValueError("the prototypes are out of date; build them again")
-            return label_video(model, embedder, self._bank[1], video, params, progress=progress, cancel=cancel)
+            return label_video(model, embedder, self._bank[1], video, params, progress=progress, cancel=cancel,
+                               fixed=fixed)
 
     def fine_tune(self, choice: ModelChoice, actions: list[ActionExamples], confirmed: dict[str, list[Segment]],
                   out_dir: Path, progress: ProgressFn, cancel: CancelFn, steps: Optional[int] = None) -> tuple[Path, dict]:
@@ -98,6 +102,7 @@ class Engine:
         """
         with self._lock:
             model, embedder = self._load(choice, progress)
+            actions = [a for a in actions if a.clips]  # text-only actions have nothing to train on
             names = {a.name for a in actions}
             extra = [ActionExamples(s.label, [ClipRef(video, s.start_s, s.end_s)]) for video, segs in confirmed.items()
                      for s in segs if s.source == SOURCE_MANUAL and s.label in names]

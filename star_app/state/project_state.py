@@ -9,7 +9,8 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from star_app.project import Action, Project, Video, load_project, load_results, save_project, save_results
+from star_app.project import (Action, Project, ProjectSettings, Video, load_project, load_results, save_project,
+                               save_results)
 from star_model.schema import LabelResult, Segment
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,11 @@ class ProjectState(QObject):
     videosChanged = Signal()
     segmentsChanged = Signal(str)  # video path
     resultsChanged = Signal(str)  # video path
+    settingsChanged = Signal()
+    bankChanged = Signal()  # prototypes were built (bank_signature changed)
     projectReplaced = Signal()
     dirtyChanged = Signal(bool)
+    locationChanged = Signal()  # saved to another folder (Save As)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -95,10 +99,19 @@ class ProjectState(QObject):
                 if out is not None:
                     save_results(out, result)
         self._set_dirty(False)
+        if moved:
+            self.locationChanged.emit()
         return saved
 
     def mark_dirty(self) -> None:
         self._set_dirty(True)
+
+    def set_bank_signature(self, signature: str) -> None:
+        """Prototypes with this key were built (and saved beside the project when it has a folder)."""
+        if signature != self.project.bank_signature:
+            self.project.bank_signature = signature
+            self.mark_dirty()
+            self.bankChanged.emit()
 
     # --- undoable edits ----------------------------------------------------------------
     def _restore(self, scope: tuple, value: Any) -> None:
@@ -108,6 +121,9 @@ class ProjectState(QObject):
         elif scope[0] == "videos":
             self.project.videos, self.project.annotations = value
             self.videosChanged.emit()
+        elif scope[0] == "settings":
+            self.project.settings = value
+            self.settingsChanged.emit()
         else:
             self.project.annotations[scope[1]] = value
             self.segmentsChanged.emit(scope[1])
@@ -117,6 +133,8 @@ class ProjectState(QObject):
             return self.project.actions
         if scope[0] == "videos":
             return (self.project.videos, self.project.annotations)
+        if scope[0] == "settings":
+            return self.project.settings
         return self.project.annotations.get(scope[1], [])
 
     def _edit(self, text: str, scope: tuple, change: Callable[[Any], Any]) -> None:
@@ -186,6 +204,14 @@ class ProjectState(QObject):
             value[1].pop(path, None)
         self._edit("Remove video", ("videos",), change)
 
+    def set_settings(self, settings: ProjectSettings, text: str = "Change project settings") -> bool:
+        """The project's settings become ``settings``, as one undoable step; False when nothing changes."""
+        if settings == self.project.settings:
+            return False
+        before = self.project.settings
+        self.undo_stack.push(_Snapshot(self, text, ("settings",), before, settings))
+        return True
+
     def segments(self, video: str) -> list[Segment]:
         return self.project.annotations.get(video, [])
 
@@ -193,9 +219,12 @@ class ProjectState(QObject):
         """Apply ``change`` (in place) to a copy of a video's segment list, as one undoable step."""
         self._edit(text, ("segments", video), change)
 
-    def set_results(self, video: str, result: LabelResult) -> None:
-        """New labeling results of a video: per-frame data (saved) and its segments (undoable)."""
+    def set_results(self, video: str, result: LabelResult, made_with: Optional[dict[str, str]] = None) -> None:
+        """New labeling results of a video: per-frame data (saved), its segments (undoable) and ``made_with``,
+        the stamp of what they were made with (:func:`star_app.provenance.stamp`)."""
         self.results[video] = result
+        if made_with is not None:
+            self.project.labeled_with[video] = dict(made_with)
         out = self.project.results_path(video)
         if out is not None:
             save_results(out, result)

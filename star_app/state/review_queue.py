@@ -1,6 +1,6 @@
 """The review queue of a video: the model's segments nobody has confirmed yet, least confident first.
 
-- **Unreviewed** means ``source == "model"``, background included: a background span is the model's
+- **Unreviewed** means ``source`` "model" or "text" (an action labeled from its text alone), background included: a background span is the model's
   claim that no action happens there, and a missed action hides in exactly such a span. Any edit
   (confirm, relabel, move, split) makes a segment ``manual``, which takes it off the queue.
 - **Order**: ascending confidence, ties by start time. Segments do not overlap, so the order is total:
@@ -17,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import NamedTuple, Optional, Sequence
 
-from star_model.schema import SOURCE_MODEL, Segment
+from star_model.schema import SOURCE_MODEL, SOURCE_TEXT, Segment
 
 Key = tuple[float, float]
 """Where a segment stands in the queue: (confidence, start_s)."""
@@ -35,7 +35,7 @@ class Step(NamedTuple):
 
 def is_unreviewed(seg: Segment) -> bool:
     """A claim of the model that no person has confirmed or edited."""
-    return seg.source == SOURCE_MODEL
+    return seg.source in (SOURCE_MODEL, SOURCE_TEXT)
 
 
 def review_key(seg: Segment) -> Key:

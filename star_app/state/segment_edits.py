@@ -69,3 +69,25 @@ def split_at(segs: list[Segment], t: float, fps: float) -> bool:
 def index_at(segs: list[Segment], t: float) -> int:
     """The index of the segment holding ``t``, or -1."""
     return next((i for i, s in enumerate(segs) if s.start_s <= t < s.end_s), -1)
+
+
+def insert(segs: list[Segment], label: str, start_s: float, end_s: float, fps: float) -> int:
+    """Put a manual segment ``label`` over [start_s, end_s) (frame times): segments under it are cut back or
+    split around it, or removed when it covers them; returns its index."""
+    new = Segment(label, start_s, end_s, 0, 0, 1.0, SOURCE_MANUAL)
+    _frames(new, fps)
+    kept: list[Segment] = []
+    for seg in segs:
+        if seg.end_s <= start_s or seg.start_s >= end_s:
+            kept.append(seg)
+            continue
+        if seg.start_s < start_s:
+            kept.append(Segment(seg.label, seg.start_s, start_s, seg.start_frame, new.start_frame, seg.confidence,
+                                seg.source))
+        if seg.end_s > end_s:
+            kept.append(Segment(seg.label, end_s, seg.end_s, new.end_frame, seg.end_frame, seg.confidence,
+                                seg.source))
+    kept.append(new)
+    kept.sort(key=lambda s: s.start_s)
+    segs[:] = kept
+    return kept.index(new)

@@ -1,4 +1,5 @@
-"""The actions panel: one row per action; drop video files here to create actions or add examples."""
+"""The actions panel: one row per action (its colour, which the timeline and the plot use, its coding key and
+its examples); drop video files or action folders here to create actions or add examples."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
@@ -6,6 +7,7 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem,
                                QMenu, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
+from star_app.state.coding_keys import key_problem, normalise
 from star_app.state.project_state import ProjectState
 
 
@@ -20,6 +22,7 @@ class ActionsPanel(QWidget):
 
     filesDropped = Signal(list, str)  # paths, target action ("" for a new action)
     addRequested = Signal()
+    addExamplesRequested = Signal(str)  # action
     currentActionChanged = Signal(str)
 
     def __init__(self, state: ProjectState, parent: QWidget | None = None) -> None:
@@ -65,7 +68,10 @@ class ActionsPanel(QWidget):
         self.list.clear()
         for action in self._state.project.actions:
             n = len(action.examples)
-            item = QListWidgetItem(color_icon(action.color), f"{action.name}   ({n} example{'s' if n != 1 else ''})")
+            key = f"   [{action.key}]" if action.key else ""
+            item = QListWidgetItem(color_icon(action.color), f"{action.name}{key}   ({n} example{'s' if n != 1 else ''})")
+            item.setToolTip(f"Key {action.key}: start / stop {action.name} at the cursor" if action.key else
+                            "Right-click: coding key, add examples, rename, colour, delete")
             item.setData(Qt.ItemDataRole.UserRole, action.name)
             self.list.addItem(item)
             if action.name == keep:
@@ -107,6 +113,8 @@ class ActionsPanel(QWidget):
         if not name:
             return
         menu = QMenu(self)
+        menu.addAction("Add examples…", lambda: self.addExamplesRequested.emit(name))
+        menu.addAction("Coding key…", lambda: self.set_key(name))
         menu.addAction("Rename…", lambda: self.rename(name))
         menu.addAction("Colour…", lambda: self.recolor(name))
         menu.addSeparator()
@@ -123,6 +131,21 @@ class ActionsPanel(QWidget):
             return
         self._state.rename_action(name, new)
         self.select(new)
+
+    def set_key(self, name: str) -> None:
+        """Ask for the key that codes ``name`` (empty: none); a taken or unusable key is refused with why."""
+        action = self._state.project.action(name)
+        if action is None:
+            return
+        key, ok = QInputDialog.getText(self, "Coding key", f"Key that starts and stops {name!r} (a letter or digit; "
+                                       "empty for none):", text=action.key)
+        if not ok:
+            return
+        problem = key_problem(self._state.project, name, key)
+        if problem:
+            QMessageBox.warning(self, "Coding key", problem)
+        elif normalise(key) != action.key:
+            self._state.update_action(name, f"Coding key of {name}", key=normalise(key))
 
     def recolor(self, name: str) -> None:
         action = self._state.project.action(name)

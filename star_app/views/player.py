@@ -13,22 +13,20 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QStyl
 
 from star_app.services.decoder import FrameServer
 from star_app.state.current_time import CurrentTime
+from star_app.state.time_view import TimeView
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
-
-
-def format_time(t: float) -> str:
-    minutes, seconds = divmod(max(0.0, t), 60.0)
-    return f"{int(minutes):02d}:{seconds:06.3f}"
 
 
 class Player(QWidget):
     """Shows frame ``round(time * fps)`` of the open video; play/pause, steps, speed."""
 
-    def __init__(self, current: CurrentTime, server: FrameServer, parent: QWidget | None = None) -> None:
+    def __init__(self, current: CurrentTime, server: FrameServer, view: TimeView,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._current = current
         self._server = server
+        self._view = view
         self._image: Optional[QImage] = None
         self._wanted = -1
         self.shown_frame = -1
@@ -46,7 +44,8 @@ class Player(QWidget):
         self.title = QLabel()
         buttons = self._buttons()
         self.speed = QComboBox()
-        self.speed.setToolTip("Playback speed")
+        self.speed.setToolTip("Playback speed ([ slower, ] faster)")
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for s in SPEEDS:
             self.speed.addItem(f"{s:g}×", s)
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
@@ -66,9 +65,11 @@ class Player(QWidget):
         layout.addWidget(self.screen_label, 1)
         layout.addLayout(controls)
         self.setEnabled(False)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click on the video takes the keys back from any field
 
         current.changed.connect(self._time_changed)
         server.frameReady.connect(self._frame_ready)
+        view.formatChanged.connect(self._update_label)
 
     def _buttons(self) -> list[QToolButton]:
         """The transport buttons, left to right."""
@@ -143,8 +144,9 @@ class Player(QWidget):
         self._show()
 
     def _update_label(self) -> None:
-        c = self._current
-        self.time_label.setText(f"{format_time(c.time)} / {format_time(c.duration)}   frame {c.frame}")
+        c, fmt = self._current, self._view.format
+        frame = "" if self._view.frames else f"  frame {c.frame}"
+        self.time_label.setText(f"{fmt(c.time)} / {fmt(c.duration)}{frame}")
 
     # --- transport -------------------------------------------------------------------------
     @property
@@ -170,6 +172,11 @@ class Player(QWidget):
 
     def _speed(self) -> float:
         return float(self.speed.currentData())
+
+    def change_speed(self, steps: int) -> None:
+        """Play ``steps`` speeds faster (negative: slower), within SPEEDS."""
+        index = min(max(self.speed.currentIndex() + steps, 0), len(SPEEDS) - 1)
+        self.speed.setCurrentIndex(index)
 
     def _speed_changed(self) -> None:
         if self.playing:

@@ -1,31 +1,31 @@
-"""The timeline: one coloured band per segment and the playback cursor.
+"""The timeline: one coloured band per segment and the playback cursor, on the time axis it shares with the
+attention plot (:class:`~star_app.state.time_view.TimeView`: the same x for the same time, zoom and scroll
+together, one time format).
 
 Shading: a model segment's opacity grows with its confidence (a pale band is one to review first);
-a manual segment (confirmed or edited by a person) is opaque and hatched.
+a manual segment (confirmed or edited by a person) is opaque and hatched. Band texts are elided to fit.
 
-Click a band to select it, drag its edges to adjust, right-click for label / split /
-manual / delete / add-as-example; click or drag elsewhere to seek. Ctrl+wheel zooms
-around the mouse, the wheel scrolls. Edits go through ProjectState (undoable).
+Click a band to select it (hover for its details), drag the selected band's edges to adjust them (the
+time is shown while dragging; the edge lands where it is dropped, on a frame); right-click for label /
+split / confirm / delete / add-as-example; click or drag elsewhere to seek. Ctrl+wheel zooms around the
+mouse, the wheel scrolls. Edits go through ProjectState (undoable).
 """
 from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QContextMenuEvent, QMouseEvent, QPainter, QPen, QWheelEvent
-from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QContextMenuEvent, QHelpEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
 from star_app.state import segment_edits as edits
 from star_app.state.current_time import CurrentTime
 from star_app.state.project_state import ProjectState
+from star_app.state.time_view import TimeView
+from star_app.views.timeline_paint import RULER_H, band_text, paint_ruler, segment_color, segment_tip
 from star_model.schema import BACKGROUND, SOURCE_MANUAL, Segment
 
-RULER_H = 18
 EDGE_PX = 5
-MIN_VIEW_S = 1.0
-BACKGROUND_COLOR = "#b8b8b8"
-UNKNOWN_COLOR = "#707070"
-MIN_ALPHA = 0.25
 
 
 class Timeline(QWidget):
@@ -34,23 +34,26 @@ class Timeline(QWidget):
     selectionChanged = Signal(int)
     videoChanged = Signal(str)  # the video shown ("" for none)
     addExampleRequested = Signal(int)
+    splitRequested = Signal()
 
-    def __init__(self, state: ProjectState, current: CurrentTime, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ProjectState, current: CurrentTime, view: TimeView,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._state = state
-        self._current = current
+        self._state, self._current, self.view = state, current, view
         self.video: Optional[str] = None
         self.selected = -1
-        self.view_start = 0.0
-        self.view_len = 0.0
+        self.margins = (0.0, 0.0)
+        self.coding: Optional[tuple[str, float]] = None  # an open coding: (label, start time)
         self._drag: Optional[tuple[str, int]] = None  # ("cursor", -1) or ("start"|"end", segment index)
         self._drag_t = 0.0
+        self._grab = 0.0  # edge time minus mouse time when an edge drag starts
         self.setMinimumHeight(64)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        current.changed.connect(self._time_changed)
-        current.mediaChanged.connect(self._media_changed)
+        current.changed.connect(lambda _t: self.update())
+        view.changed.connect(self.update)
+        view.formatChanged.connect(self.update)
         state.segmentsChanged.connect(self._segments_changed)
         state.actionsChanged.connect(self.update)
 
@@ -73,10 +76,6 @@ class Timeline(QWidget):
                 self._select(-1)
             self.update()
 
-    def _media_changed(self, duration: float, _fps: float) -> None:
-        self.view_start, self.view_len = 0.0, max(duration, MIN_VIEW_S)
-        self.update()
-
     def _select(self, index: int) -> None:
         if index != self.selected:
             self.selected = index
@@ -86,34 +85,41 @@ class Timeline(QWidget):
     def select(self, index: int) -> None:
         self._select(index if 0 <= index < len(self.segments) else -1)
 
-    def _time_changed(self, t: float) -> None:
-        if self._drag is None and not (self.view_start <= t <= self.view_start + self.view_len):
-            self.view_start = self._clamp_start(t - 0.1 * self.view_len)
+    def set_coding(self, coding: Optional[tuple[str, float]]) -> None:
+        """Show an open coding (a label and its start, running to the cursor), or none."""
+        self.coding = coding
         self.update()
 
-    # --- geometry --------------------------------------------------------------------------
+    # --- geometry: the shared time axis -------------------------------------------------------
+    def set_margins(self, left: float, right: float) -> None:
+        """Where the time axis starts and ends inside the widget (the plot's data area, for one x mapping)."""
+        if (left, right) != self.margins:
+            self.margins = (left, right)
+            self.update()
+
+    @property
+    def span_px(self) -> float:
+        return max(1.0, self.width() - self.margins[0] - self.margins[1])
+
+    @property
+    def view_start(self) -> float:
+        return self.view.start
+
+    @property
+    def view_len(self) -> float:
+        return self.view.length
+
     def x_of(self, t: float) -> float:
-        return (t - self.view_start) / self.view_len * self.width() if self.view_len > 0 else 0.0
+        return self.margins[0] + (t - self.view.start) / self.view.length * self.span_px
 
     def t_of(self, x: float) -> float:
-        t = self.view_start + x / max(1, self.width()) * self.view_len
+        t = self.view.start + (x - self.margins[0]) / self.span_px * self.view.length
         return min(max(t, 0.0), self._current.duration)
-
-    def _clamp_start(self, start: float) -> float:
-        return min(max(0.0, start), max(0.0, self._current.duration - self.view_len))
 
     def zoom(self, factor: float, at_x: Optional[float] = None) -> None:
         """Zoom by ``factor`` (>1 zooms in) keeping the time under ``at_x`` in place."""
-        duration = max(self._current.duration, MIN_VIEW_S)
-        at_x = self.width() / 2 if at_x is None else at_x
-        anchor = self.t_of(at_x)
-        self.view_len = min(max(self.view_len / factor, MIN_VIEW_S), duration)
-        self.view_start = self._clamp_start(anchor - at_x / max(1, self.width()) * self.view_len)
-        self.update()
-
-    def scroll(self, seconds: float) -> None:
-        self.view_start = self._clamp_start(self.view_start + seconds)
-        self.update()
+        at_x = self.margins[0] + self.span_px / 2 if at_x is None else at_x
+        self.view.zoom(factor, self.t_of(at_x), (at_x - self.margins[0]) / self.span_px)
 
     def _band(self) -> QRectF:
         return QRectF(0, RULER_H + 2, self.width(), self.height() - RULER_H - 6)
@@ -122,71 +128,82 @@ class Timeline(QWidget):
         """What is under ``pos``: ("start"|"end", i) for an edge, ("segment", i), or ("none", -1)."""
         if not self._band().contains(pos):
             return "none", -1
-        for i, seg in enumerate(self.segments):
-            x0, x1 = self.x_of(seg.start_s), self.x_of(seg.end_s)
-            if abs(pos.x() - x0) <= EDGE_PX and i == self.selected:
-                return "start", i
-            if abs(pos.x() - x1) <= EDGE_PX and i == self.selected:
-                return "end", i
+        if 0 <= self.selected < len(self.segments):
+            seg = self.segments[self.selected]
+            for edge, t in (("start", seg.start_s), ("end", seg.end_s)):
+                if abs(pos.x() - self.x_of(t)) <= EDGE_PX:
+                    return edge, self.selected
         index = edits.index_at(self.segments, self.t_of(pos.x()))
         return ("segment", index) if index >= 0 else ("none", -1)
 
-    # --- painting --------------------------------------------------------------------------
     def segment_color(self, seg: Segment) -> QColor:
-        """The fill of a segment's band: its action's colour, opaque when manual, else with opacity
-        ``MIN_ALPHA`` at confidence 0 up to 1 at confidence 1."""
-        action = self._state.project.action(seg.label)
-        color = QColor(BACKGROUND_COLOR if seg.label == BACKGROUND else action.color if action else UNKNOWN_COLOR)
-        confidence = 1.0 if seg.source == SOURCE_MANUAL else min(max(seg.confidence, 0.0), 1.0)
-        color.setAlphaF(MIN_ALPHA + (1.0 - MIN_ALPHA) * confidence)
-        return color
+        return segment_color(self._state.project, seg)
 
+    @property
+    def drag_text(self) -> str:
+        """The time shown beside an edge being dragged ("" when none is)."""
+        return self.view.format(self._drag_t) if self._drag and self._drag[0] in ("start", "end") else ""
+
+    def _snap(self, t: float) -> float:
+        """``t`` on a frame of the video (edges land on frames, never on other segments)."""
+        fps = self._current.fps
+        return min(max(round(t * fps) / fps, 0.0), self._current.duration)
+
+    # --- painting --------------------------------------------------------------------------
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt API)
         p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.fillRect(self.rect(), QColor("#fafafa"))
         if self.video is None or self._current.duration <= 0:
             p.setPen(QColor("#808080"))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No video")
             return
-        self._paint_ruler(p)
-        band = self._band()
+        paint_ruler(p, self.view, self.x_of, self.margins[0], self.span_px)
+        p.setClipRect(QRectF(self.margins[0], 0, self.span_px, self.height()))
         for i, seg in enumerate(self.segments):
-            x0, x1 = self.x_of(seg.start_s), self.x_of(seg.end_s)
-            if x1 < 0 or x0 > self.width():
-                continue
-            if self._drag and self._drag[1] == i and self._drag[0] in ("start", "end"):
-                x0, x1 = (self.x_of(self._drag_t), x1) if self._drag[0] == "start" else (x0, self.x_of(self._drag_t))
-            rect = QRectF(x0, band.top(), max(1.0, x1 - x0), band.height())
-            p.fillRect(rect, self.segment_color(seg))
-            if seg.source == SOURCE_MANUAL:
-                p.fillRect(rect, QBrush(QColor(0, 0, 0, 60), Qt.BrushStyle.BDiagPattern))
-            p.setPen(QPen(QColor("#ffffff"), 1))
-            p.drawLine(QPointF(x0, band.top()), QPointF(x0, band.bottom()))
-            if rect.width() > 40:
-                p.setPen(QColor("#000000"))
-                p.drawText(rect.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                           f"{seg.label} {seg.confidence:.2f}")
-            if i == self.selected:
-                p.setPen(QPen(QColor("#000000"), 2))
-                p.drawRect(rect.adjusted(1, 1, -1, -1))
+            self._paint_segment(p, i, seg)
+        self._paint_coding(p)
         x = self.x_of(self._drag_t if self._drag == ("cursor", -1) else self._current.time)
         p.setPen(QPen(QColor("#d00000"), 2))
         p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+        if self.drag_text:
+            p.setPen(QColor("#000000"))
+            p.drawText(QPointF(self.x_of(self._drag_t) + 4, RULER_H + 14), self.drag_text)
 
-    def _paint_ruler(self, p: QPainter) -> None:
-        p.fillRect(QRectF(0, 0, self.width(), RULER_H), QColor("#e8e8e8"))
-        step = next((s for s in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
-                     if self.view_len / s <= max(2, self.width() / 70)), 1200)
-        p.setPen(QColor("#505050"))
-        t = (int(self.view_start / step)) * step
-        while t <= self.view_start + self.view_len:
-            x = self.x_of(t)
-            p.drawLine(QPointF(x, RULER_H - 5), QPointF(x, RULER_H))
-            minutes, seconds = divmod(t, 60)
-            p.drawText(QPointF(x + 2, RULER_H - 6), f"{int(minutes)}:{seconds:04.1f}" if step < 1 else
-                       f"{int(minutes)}:{int(seconds):02d}")
-            t += step
+    def _paint_segment(self, p: QPainter, i: int, seg: Segment) -> None:
+        band = self._band()
+        x0, x1 = self.x_of(seg.start_s), self.x_of(seg.end_s)
+        if self._drag and self._drag[1] == i and self._drag[0] in ("start", "end"):
+            x0, x1 = (self.x_of(self._drag_t), x1) if self._drag[0] == "start" else (x0, self.x_of(self._drag_t))
+        if x1 < 0 or x0 > self.width():
+            return
+        rect = QRectF(x0, band.top(), max(1.0, x1 - x0), band.height())
+        p.fillRect(rect, self.segment_color(seg))
+        if seg.source == SOURCE_MANUAL:
+            p.fillRect(rect, QBrush(QColor(0, 0, 0, 60), Qt.BrushStyle.BDiagPattern))
+        p.setPen(QPen(QColor("#ffffff"), 1))
+        p.drawLine(QPointF(x0, band.top()), QPointF(x0, band.bottom()))
+        visible = QRectF(max(rect.left(), self.margins[0]), rect.top(), 0, rect.height())
+        visible.setRight(min(rect.right(), self.margins[0] + self.span_px))
+        text = band_text(seg, visible.width(), p.fontMetrics())
+        if text:
+            p.setPen(QColor("#000000"))
+            p.drawText(visible.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        if i == self.selected:
+            p.setPen(QPen(QColor("#000000"), 2))
+            p.drawRect(rect.adjusted(1, 1, -1, -1))
+
+    def _paint_coding(self, p: QPainter) -> None:
+        if self.coding is None:
+            return
+        label, start = self.coding
+        a, b = sorted((start, self._current.time))
+        band = self._band()
+        rect = QRectF(self.x_of(a), band.top() + band.height() / 2, max(2.0, self.x_of(b) - self.x_of(a)),
+                      band.height() / 2)
+        action = self._state.project.action(label)
+        p.fillRect(rect, QBrush(QColor(action.color if action else "#000000"), Qt.BrushStyle.Dense4Pattern))
+        p.setPen(QColor("#000000"))
+        p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, f"coding {label}…")
 
     # --- mouse -----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
@@ -194,8 +211,10 @@ class Timeline(QWidget):
             return
         kind, index = self._hit(event.position())
         if kind in ("start", "end"):
-            self._drag, self._drag_t = (kind, index), self.t_of(event.position().x())
-        elif kind == "segment" and event.position().y() > RULER_H and index != self.selected:
+            edge_t = getattr(self.segments[index], f"{kind}_s")
+            self._grab = edge_t - self.t_of(event.position().x())
+            self._drag, self._drag_t = (kind, index), edge_t
+        elif kind == "segment" and index != self.selected:
             self._select(index)
         else:
             self._select(index if kind == "segment" else -1)
@@ -208,23 +227,35 @@ class Timeline(QWidget):
             kind, _ = self._hit(event.position())
             self.setCursor(Qt.CursorShape.SizeHorCursor if kind in ("start", "end") else Qt.CursorShape.ArrowCursor)
             return
-        self._drag_t = self.t_of(event.position().x())
         if self._drag[0] == "cursor":
+            self._drag_t = self.t_of(event.position().x())
             self._current.set_time(self._drag_t)
+        else:
+            self._drag_t = self._snap(self.t_of(event.position().x()) + self._grab)
         self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+    def mouseReleaseEvent(self, _event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
         drag, self._drag = self._drag, None
-        if drag is not None and drag[0] in ("start", "end"):
-            self.move_edge(drag[1], drag[0], self.t_of(event.position().x()))
+        if drag is not None and drag[0] in ("start", "end") and \
+                abs(getattr(self.segments[drag[1]], f"{drag[0]}_s") - self._drag_t) > 1e-9:
+            self.move_edge(drag[1], drag[0], self._drag_t)
         self.update()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt API)
         steps = event.angleDelta().y() / 120 or event.angleDelta().x() / 120
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            self.zoom(1.25 ** steps, event.position().x())
-        else:
-            self.scroll(-steps * 0.1 * self.view_len)
+        x = event.position().x()
+        self.view.wheel(steps, bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier), self.t_of(x),
+                        (x - self.margins[0]) / self.span_px)
+
+    def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            kind, index = self._hit(QPointF(event.pos()))
+            if index >= 0:
+                QToolTip.showText(event.globalPos(), segment_tip(self.segments[index], self.view), self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt API)
         kind, index = self._hit(QPointF(event.pos()))
@@ -235,8 +266,8 @@ class Timeline(QWidget):
         label_menu = menu.addMenu("Label as")
         for name in [a.name for a in self._state.project.actions] + [BACKGROUND]:
             label_menu.addAction(name, lambda n=name: self.relabel(index, n))
-        menu.addAction("Split at cursor", self.split_at_cursor)
-        menu.addAction("Mark manual (confirmed)", lambda: self.mark_manual(index))
+        menu.addAction("Split at cursor", self.splitRequested.emit)
+        menu.addAction("Confirm (mark manual)", lambda: self.mark_manual(index))
         menu.addAction("Add as example of its action", lambda: self.addExampleRequested.emit(index))
         menu.addSeparator()
         menu.addAction("Delete segment", lambda: self.delete(index))
@@ -260,7 +291,16 @@ class Timeline(QWidget):
         self._select(-1)
         self._edit("Delete segment", lambda segs: edits.delete(segs, index))
 
-    def split_at_cursor(self) -> None:
-        t, fps = self._current.time, self._current.fps
-        if edits.index_at(self.segments, t) >= 0:
-            self._edit("Split segment", lambda segs: edits.split_at(segs, t, fps))
+    def split_at_cursor(self) -> str:
+        """Split the selected segment (none selected: the one under the cursor) at the cursor; "" when done,
+        else why not."""
+        t, fps, segs = self._current.time, self._current.fps, self.segments
+        index = self.selected if self.selected >= 0 else edits.index_at(segs, t)
+        if index < 0:
+            return "Put the cursor inside a segment to split it"
+        seg = segs[index]
+        if not seg.start_s + edits.MIN_LENGTH_S <= t <= seg.end_s - edits.MIN_LENGTH_S:
+            return (f"The cursor ({self.view.format(t)}) is not inside the selected segment "
+                    f"({self.view.format(seg.start_s)} – {self.view.format(seg.end_s)}); move it there to split")
+        self._edit("Split segment", lambda ss: edits.split_at(ss, t, fps))
+        return ""

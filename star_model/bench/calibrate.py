@@ -5,7 +5,7 @@
    whether it lies in an action, over every validation video.
 3. The search's knobs: a coordinate search over :class:`DecoderConfig`'s weights maximising the mean
    of F1@50 and frame accuracy over 1, 3 and 5 examples per action (two draws each), with examples
-   whole and trimmed to their action.
+   whole and trimmed to their action; then the text-only knobs, on zero-shot runs (no examples).
 4. The confidence model: logistic fits of each segment's features to whether its label is right.
 
 The test actions and videos are never used. The result is written to ``labeling_calibration.json``.
@@ -36,7 +36,9 @@ from star_model.schema import BACKGROUND, LabelingParams
 Say = Callable[[str], None]
 SEARCH = {"tau": (0.1, 0.2, 0.4), "w_star": (0.5, 1.0, 2.0), "w_vt": (0.0, 0.5, 1.0), "w_dur": (1.0, 2.0, 4.0),
           "w_act": (0.5, 1.0, 2.0), "bias": (-2.0, 0.0, 2.0)}
+SEARCH_TEXT = {"w_text": (0.5, 1.0, 2.0, 4.0), "text_only_mean_s": (1.5, 2.0, 3.0), "text_only_log_sd": (0.5, 0.7, 1.0)}
 SETTINGS = [(shots, draw, tight) for shots in (1, 3, 5) for draw in (0, 1) for tight in (False, True)]
+ZERO_SHOT = [(0, 0, False)]
 
 
 @dataclass
@@ -59,16 +61,17 @@ def fit_activity(model: STAR, embedder: FrameEmbedder, out: Path, manifest: dict
 
 
 def gather(model: STAR, embedder: FrameEmbedder, out: Path, manifest: dict, cases: Sequence[LongVideoCase],
-           cal: LabelingCalibration, rate: float, say: Say) -> dict[tuple, list[Labeled]]:
-    """The evidence of every validation video under every examples setting."""
+           cal: LabelingCalibration, rate: float, say: Say,
+           settings: Sequence[tuple] = tuple(SETTINGS)) -> dict[tuple, list[Labeled]]:
+    """The evidence of every validation video under every examples setting (shots, draw, tight)."""
     runs: dict[tuple, list[Labeled]] = {}
-    for setting in SETTINGS:
+    for setting in settings:
         shots, draw, tight = setting
         bank = build_bank(model, embedder, draw_examples(out, manifest, shots, draw, tight), trim_rest=not tight)
         params = LabelingParams(rate=rate, trim_rest=not tight)
         runs[setting] = [Labeled(gather_evidence(model, bank, c.features, params, cal), c.truth, list(bank.names))
                          for c in cases]
-        say(f"evidence for {shots} example(s), draw {draw}{', tight' if tight else ''}")
+        say(f"evidence for {shots or 'no'} example(s), draw {draw}{', tight' if tight else ''}")
     return runs
 
 
@@ -88,13 +91,14 @@ def objective(runs: dict[tuple, list[Labeled]], cfg: DecoderConfig) -> float:
     return float(np.mean(values))
 
 
-def search_decoder(runs: dict[tuple, list[Labeled]], start: DecoderConfig, say: Say, rounds: int = 2) -> DecoderConfig:
-    """Coordinate search over :data:`SEARCH`, from ``start``; returns the best configuration found."""
+def search_decoder(runs: dict[tuple, list[Labeled]], start: DecoderConfig, say: Say, rounds: int = 2,
+                   space: Optional[dict] = None) -> DecoderConfig:
+    """Coordinate search over ``space`` (default :data:`SEARCH`), from ``start``; returns the best configuration."""
     best_cfg, best = start, objective(runs, start)
     say(f"decoder search: start {best:.4f}")
     for _ in range(rounds):
         improved = False
-        for key, values in SEARCH.items():
+        for key, values in (space or SEARCH).items():
             for value in values:
                 if value == getattr(best_cfg, key):
                     continue
@@ -109,23 +113,25 @@ def search_decoder(runs: dict[tuple, list[Labeled]], start: DecoderConfig, say: 
 
 
 def fit_confidence(runs: dict[tuple, list[Labeled]], cfg: DecoderConfig) -> ConfidenceModel:
-    """Logistic fits of segment features to whether the segment's label is the majority of its true frames."""
-    rows: dict[bool, list[tuple[np.ndarray, bool]]] = {True: [], False: []}
+    """Logistic fits of segment features to whether the segment's label is the majority of its true frames,
+    for action segments, background stretches and text-only actions' segments."""
+    rows: dict[str, list[tuple[np.ndarray, bool]]] = {"action": [], "background": [], "text": []}
     for labeled in runs.values():
         for run in labeled:
             cut, scores, prior = run.evidence.decide(cfg)
             classes = run.names + [BACKGROUND]
+            known = run.evidence.with_examples
             for part in cut_parts(run.evidence, cut, scores, prior, cfg.tau):
                 majority = Counter(run.truth[part.start:part.end]).most_common(1)[0][0]
-                rows[part.label < len(run.names)].append((part.features, majority == classes[part.label]))
+                kind = "background" if part.label >= len(run.names) else ("action" if known[part.label] else "text")
+                rows[kind].append((part.features, majority == classes[part.label]))
     fitted = {}
-    for is_action, pairs in rows.items():
-        width = len(ACTION_FEATURES if is_action else BACKGROUND_FEATURES)
+    for kind, pairs in rows.items():
+        width = len(BACKGROUND_FEATURES if kind == "background" else ACTION_FEATURES)
         x = np.array([p for p, _ in pairs]).reshape(-1, width)
-        fitted[is_action] = fit_logistic(x, np.array([y for _, y in pairs], dtype=float)) if pairs else (
-            np.zeros(width), 0.0)
-    return ConfidenceModel(tuple(map(float, fitted[True][0])), fitted[True][1],
-                           tuple(map(float, fitted[False][0])), fitted[False][1])
+        weights, bias = fit_logistic(x, np.array([y for _, y in pairs], dtype=float)) if pairs else (np.zeros(width), 0.0)
+        fitted[kind] = (tuple(float(w) for w in weights), float(bias))
+    return ConfidenceModel(*fitted["action"], *fitted["background"], *fitted["text"])
 
 
 def calibrate(model: STAR, embedder: FrameEmbedder, workdir: Path, recipe: Optional[LongSetRecipe] = None,
@@ -143,10 +149,13 @@ def calibrate(model: STAR, embedder: FrameEmbedder, workdir: Path, recipe: Optio
     provisional = replace(load_calibration(), activity=activity)
     runs = gather(model, embedder, out, manifest, cases, provisional, rate, say)
     cfg = search_decoder(runs, provisional.decoder, say)
-    confidence = fit_confidence(runs, cfg)
+    zero_shot = gather(model, embedder, out, manifest, cases, provisional, rate, say, ZERO_SHOT)
+    cfg = search_decoder(zero_shot, cfg, say, space=SEARCH_TEXT)
+    confidence = fit_confidence({**runs, **zero_shot}, cfg)
     provenance = {"data": f"{len(cases)} long videos ({recipe.min_s:.0f}-{recipe.max_s:.0f} s) and {recipe.clips} "
                           "example clips per action of the 8 meta-val actions; no test action or video",
                   "recipe": recipe.__dict__, "model": model.cfg.name, "rate": rate, "cues": list(CUES),
-                  "settings": [list(s) for s in SETTINGS], "objective": round(objective(runs, cfg), 4),
+                  "settings": [list(s) for s in SETTINGS + ZERO_SHOT], "objective": round(objective(runs, cfg), 4),
+                  "zero_shot_objective": round(objective(zero_shot, cfg), 4),
                   "wall_time_s": round(time.perf_counter() - start, 1), "command": "star-app calibrate"}
     return LabelingCalibration(activity, confidence, cfg, provenance)

@@ -3,7 +3,9 @@
 Every example clip gives T frame features (centre frames of T uniform segments of its active span,
 :func:`example_span`) and its length; STAR refines the features into one prototype per action. The
 bank also keeps each action's example lengths (the search's duration prior) and the rest text ("a
-person standing still", the background side of the activity evidence).
+person standing still", the background side of the activity evidence). An action without examples
+is *text only*: its name and descriptors alone score it (zero-shot, through TSA); its prototype is
+zeros and its length list empty.
 """
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ ACTIVE_LEVEL = 0.06
 @dataclass
 class PrototypeBank:
     """prototypes (N, T, D), the actions' text (prompts (N, D), stages (N, S, D)), their example lengths
-    in seconds, and the rest text (rest_prompt (D,), rest_stages (S, D))."""
+    in seconds, the rest text (rest_prompt (D,), rest_stages (S, D)), and the example frames before STAR
+    (support (M, D), of clips support_clips (M,)) for the out-of-domain check (None in older files)."""
 
     names: list[str]
     descriptors: list[list[str]]
@@ -46,6 +49,8 @@ class PrototypeBank:
     rest_stages: torch.Tensor
     model_name: str
     backbone_id: str
+    support: Optional[torch.Tensor] = None
+    support_clips: Optional[torch.Tensor] = None
 
     def text(self) -> TextBank:
         return TextBank(list(self.names), self.prompts, self.stages)
@@ -53,12 +58,18 @@ class PrototypeBank:
     def rest_text(self) -> TextBank:
         return TextBank([REST_NAME], self.rest_prompt[None], self.rest_stages[None])
 
+    @property
+    def with_examples(self) -> list[bool]:
+        """Per action: whether it has examples (False: text only)."""
+        return [bool(ls) for ls in self.lengths]
+
     def save(self, path: Path) -> Path:
         """Write ``path`` (safetensors; names, lengths and sizes in its JSON metadata) atomically."""
         meta = {"format": BANK_FORMAT, "names": self.names, "descriptors": self.descriptors, "lengths": self.lengths,
                 "model_name": self.model_name, "backbone_id": self.backbone_id}
         tensors = {k: getattr(self, k).contiguous() for k in ("prototypes", "prompts", "stages", "rest_prompt",
-                                                              "rest_stages")}
+                                                              "rest_stages", "support", "support_clips")
+                   if getattr(self, k) is not None}
         return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"bank": json.dumps(meta)}))
 
     @classmethod
@@ -120,9 +131,10 @@ def build_bank(
     cancel: Optional[CancelFn] = None,
     trim_rest: bool = True,
 ) -> PrototypeBank:
-    """Embed every example clip (cached) and build the prototypes, one per action.
+    """Embed every example clip (cached) and build the prototypes, one per action with examples.
 
     ``trim_rest``: the examples start and end at rest, which is cut off (see :func:`support_features`).
+    Actions without clips are text only (see the module docstring).
     """
     _check_actions(actions)
     T = model.cfg.num_frames
@@ -142,18 +154,18 @@ def build_bank(
     with torch.no_grad():
         text = model.encode_text(names, [a.descriptors for a in actions])
         rest = model.encode_text([REST_NAME], [REST_DESCRIPTORS])
-        prototypes = model.build_prototypes(torch.stack(feats).to(device), torch.tensor(labels, device=device), text)
+        prototypes = (model.build_prototypes(torch.stack(feats).to(device), torch.tensor(labels, device=device), text,
+                                             allow_missing=True) if feats else
+                      text.prompts.new_zeros(len(names), T, text.prompts.shape[-1]))
     return PrototypeBank(
         names=names, descriptors=[list(a.descriptors) if a.descriptors else [] for a in actions],
         prototypes=prototypes.cpu(), prompts=text.prompts.cpu(), stages=text.stages.cpu(), lengths=lengths,
         rest_prompt=rest.prompts[0].cpu(), rest_stages=rest.stages[0].cpu(), model_name=model.cfg.name,
-        backbone_id=embedder.backbone_id,
+        backbone_id=embedder.backbone_id, support=torch.cat(feats).float().cpu() if feats else None,
+        support_clips=torch.arange(len(feats)).repeat_interleave(T) if feats else None,
     )
 
 
 def _check_actions(actions: Sequence[ActionExamples]) -> None:
     if not actions:
-        raise ValueError("no actions: add at least one action with an example clip")
-    for action in actions:
-        if not action.clips:
-            raise ValueError(f"action {action.name!r} has no example clip; add at least one")
+        raise ValueError("no actions: add at least one action (a name, and example clips where you have them)")

@@ -39,10 +39,9 @@ class LabelingCalibration:
         if unknown:
             raise ValueError(f"unknown decoder setting {unknown[0]!r} in the labeling calibration")
         decoder = {k: tuple(v) if isinstance(v, list) else v for k, v in data.get("decoder", {}).items()}
-        activity, confidence = data["activity"], data["confidence"]
-        return cls(ActivityModel(tuple(activity["weights"]), float(activity["bias"])),
-                   ConfidenceModel(tuple(confidence["action_weights"]), float(confidence["action_bias"]),
-                                   tuple(confidence["background_weights"]), float(confidence["background_bias"])),
+        activity = data["activity"]
+        confidence = {k: tuple(v) if isinstance(v, list) else float(v) for k, v in data["confidence"].items()}
+        return cls(ActivityModel(tuple(activity["weights"]), float(activity["bias"])), ConfidenceModel(**confidence),
                    DecoderConfig(**decoder), dict(data.get("provenance", {})))
 
     def save(self, path: Path = CALIBRATION_FILE) -> Path:

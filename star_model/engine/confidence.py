@@ -5,7 +5,8 @@ the margin to the runner-up, STAR's own posterior of the label, the mean activit
 its frames and how far its length lies from the label's examples (in log-spreads). A background
 stretch is described by its mean and least background probability and its length. Two logistic
 models (:class:`ConfidenceModel`), fitted on the validation split's long videos, turn these into
-probabilities; :func:`expected_calibration_error` measures how well they hold on other videos.
+probabilities (a third, for the segments of text-only actions, is fitted on zero-shot runs);
+:func:`expected_calibration_error` measures how well they hold on other videos.
 """
 from __future__ import annotations
 
@@ -22,22 +23,30 @@ BACKGROUND_FEATURES = ("log_rest", "log_length", "least_rest")
 
 @dataclass(frozen=True)
 class ConfidenceModel:
-    """Logistic weights and biases for action segments and background stretches."""
+    """Logistic weights and biases for action segments, background stretches and text-only actions' segments."""
 
     action_weights: tuple[float, ...]
     action_bias: float
     background_weights: tuple[float, ...]
     background_bias: float
+    text_weights: tuple[float, ...] = (0.0,) * len(ACTION_FEATURES)
+    text_bias: float = 0.0
 
     def __post_init__(self) -> None:
-        if len(self.action_weights) != len(ACTION_FEATURES) or len(self.background_weights) != len(BACKGROUND_FEATURES):
-            raise ValueError(f"a confidence model needs {len(ACTION_FEATURES)} action and {len(BACKGROUND_FEATURES)} "
-                             "background weights")
+        if (len(self.action_weights) != len(ACTION_FEATURES) or len(self.text_weights) != len(ACTION_FEATURES)
+                or len(self.background_weights) != len(BACKGROUND_FEATURES)):
+            raise ValueError(f"a confidence model needs {len(ACTION_FEATURES)} action, {len(ACTION_FEATURES)} text-only "
+                             f"and {len(BACKGROUND_FEATURES)} background weights")
 
     def action(self, features: np.ndarray) -> np.ndarray:
         """features: (M, len(ACTION_FEATURES)) -> (M,) probabilities."""
         return sigmoid(np.asarray(features).reshape(-1, len(ACTION_FEATURES)) @ np.asarray(self.action_weights)
                        + self.action_bias)
+
+    def text_only(self, features: np.ndarray) -> np.ndarray:
+        """features of text-only actions' segments: (M, len(ACTION_FEATURES)) -> (M,) probabilities."""
+        return sigmoid(np.asarray(features).reshape(-1, len(ACTION_FEATURES)) @ np.asarray(self.text_weights)
+                       + self.text_bias)
 
     def background(self, features: np.ndarray) -> np.ndarray:
         """features: (M, len(BACKGROUND_FEATURES)) -> (M,) probabilities."""

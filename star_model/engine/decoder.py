@@ -7,17 +7,25 @@ is the sum of its parts:
   OTAM distances to the prototypes as a softmax over the actions, at temperature ``tau``, averaged
   with the windows whose ends are one frame away), ``+ w_vt * log p_TSA(c)`` (the window's
   video-text logits), ``+ w_dur * log-normal duration fit`` (c's example lengths, in log-seconds,
-  spread at least ``sd_floor``), ``+ w_act * sum of the activity log-odds over its frames``, ``+ bias``;
+  spread at least ``sd_floor``), ``+ w_act * sum of the activity log-odds over its frames``, ``+ bias``.
+  A text-only action (no examples) has no prototype: STAR gives it an even share (1/N), TSA speaks
+  for it with the extra weight ``w_text``, and its length fits a generic prior (``text_only_mean_s``,
+  ``text_only_log_sd``);
 - a background frame scores ``-w_bg * its activity log-odds``.
 
 :func:`best_cut` finds the highest-scoring cut exactly (semi-Markov dynamic programming) over the
 candidate segments of :func:`candidate_windows`: those that start and end where the video's own
 activity evidence changes (it crosses ``thresholds``, or dips inside an action) and whose length
 fits some action's examples.
+
+Frames the user has already labeled (``blocked``, see :mod:`star_model.engine.fixed`) are no part of
+the search: no candidate segment overlaps them and, as background, they score nothing; their edges are
+boundaries, so a candidate may end where a fixed segment starts and start where one ends.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -41,6 +49,9 @@ class DecoderConfig:
     neighbours: int = 1
     duration_ratio: float = 2.0
     min_activity: float = 1.0
+    w_text: float = 1.0
+    text_only_mean_s: float = 2.0
+    text_only_log_sd: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -51,9 +62,14 @@ class DurationPrior:
     log_sd: np.ndarray
 
     @classmethod
-    def of(cls, lengths: list[list[float]], sd_floor: float) -> "DurationPrior":
-        logs = [np.log(np.maximum(np.asarray(ls, dtype=np.float64), 1e-3)) for ls in lengths]
-        return cls(np.exp([lg.mean() for lg in logs]), np.maximum([lg.std() for lg in logs], sd_floor))
+    def of(cls, lengths: list[list[float]], cfg: "DecoderConfig") -> "DurationPrior":
+        """From each action's example lengths (s); an action without examples takes the generic prior."""
+        mean, spread = [], []
+        for ls in lengths:
+            logs = np.log(np.maximum(np.asarray(ls, dtype=np.float64), 1e-3))
+            mean.append(np.exp(logs.mean()) if len(logs) else cfg.text_only_mean_s)
+            spread.append(max(logs.std(), cfg.sd_floor) if len(logs) else cfg.text_only_log_sd)
+        return cls(np.asarray(mean), np.asarray(spread))
 
     def frame_range(self, rate: float, ratio: float) -> tuple[int, int]:
         """The shortest and longest candidate length (frames): the shortest mean over ``ratio``, the longest
@@ -68,10 +84,17 @@ class DurationPrior:
         return -0.5 * z**2
 
 
-def boundaries(act: np.ndarray, cfg: DecoderConfig, longest: int) -> np.ndarray:
-    """Sorted frame positions where a segment may start or end (0 and F included)."""
+def blocked_edges(blocked: Optional[np.ndarray]) -> list[int]:
+    """The frame positions where a run of blocked frames starts or ends."""
+    if blocked is None or not blocked.any():
+        return []
+    return (np.nonzero(blocked[1:] != blocked[:-1])[0] + 1).tolist()
+
+
+def boundaries(act: np.ndarray, cfg: DecoderConfig, longest: int, extra: Sequence[int] = ()) -> np.ndarray:
+    """Sorted frame positions where a segment may start or end (0, F and ``extra`` included)."""
     n = len(act)
-    found = {0, n}
+    found = {0, n, *extra}
     for th in cfg.thresholds:
         above = act > th
         found.update((np.nonzero(above[1:] != above[:-1])[0] + 1).tolist())
@@ -86,15 +109,25 @@ def boundaries(act: np.ndarray, cfg: DecoderConfig, longest: int) -> np.ndarray:
     return np.unique(np.concatenate([marks, *gaps])) if gaps else marks
 
 
-def candidate_windows(act: np.ndarray, cfg: DecoderConfig, shortest: int, longest: int) -> np.ndarray:
+def candidate_windows(act: np.ndarray, cfg: DecoderConfig, shortest: int, longest: int,
+                      blocked: Optional[np.ndarray] = None) -> np.ndarray:
     """(W, 2) candidate segments [start, end) in frames: boundary pairs ``shortest`` to ``longest`` apart whose
-    frames' mean activity log-odds reach ``cfg.min_activity`` (a mostly still stretch is no action)."""
-    marks = boundaries(act, cfg, longest)
+    frames' mean activity log-odds reach ``cfg.min_activity`` (a mostly still stretch is no action) and that
+    overlap no ``blocked`` frame (F,) bool."""
+    marks = boundaries(act, cfg, longest, blocked_edges(blocked))
     pairs = np.asarray([(s, e) for i, s in enumerate(marks) for e in marks[i + 1:] if shortest <= e - s <= longest],
                        dtype=np.int64).reshape(-1, 2)
     summed = np.r_[0.0, np.cumsum(np.clip(act, -CLIP, CLIP))]
     mean = (summed[pairs[:, 1]] - summed[pairs[:, 0]]) / np.maximum(pairs[:, 1] - pairs[:, 0], 1)
-    return pairs[mean >= cfg.min_activity]
+    return drop_blocked(pairs[mean >= cfg.min_activity], blocked)
+
+
+def drop_blocked(windows: np.ndarray, blocked: Optional[np.ndarray]) -> np.ndarray:
+    """The windows (W, 2) that cover no ``blocked`` frame."""
+    if blocked is None or not blocked.any() or len(windows) == 0:
+        return windows
+    covered = np.r_[0, np.cumsum(blocked)]
+    return windows[covered[windows[:, 1]] == covered[windows[:, 0]]]
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -118,17 +151,32 @@ def _neighbour_mean(windows: np.ndarray, values: np.ndarray, reach: int) -> np.n
     return total / count[:, None]
 
 
+def star_log_posterior(distances: np.ndarray, with_examples: np.ndarray, tau: float) -> np.ndarray:
+    """(W, N) log p_STAR: a softmax of -distance / tau over the actions with examples, scaled to their share
+    of the N actions; a text-only action gets 1/N."""
+    n = distances.shape[1]
+    out = np.full(distances.shape, -np.log(max(n, 1)))
+    if with_examples.any():
+        shown = with_examples.sum()
+        out[:, with_examples] = _log_softmax(-distances[:, with_examples] / tau) + np.log(shown / n)
+    return out
+
+
 def segment_scores(windows: np.ndarray, distances: np.ndarray, text_logits: np.ndarray, act: np.ndarray,
-                   prior: DurationPrior, rate: float, cfg: DecoderConfig) -> np.ndarray:
+                   prior: DurationPrior, rate: float, cfg: DecoderConfig,
+                   with_examples: Optional[np.ndarray] = None) -> np.ndarray:
     """(W, N) score of each candidate window as each action (see the module docstring).
 
-    windows: (W, 2) frames; distances, text_logits: (W, N) STAR's OTAM distances and TSA logits; act: (F,).
+    windows: (W, 2) frames; distances, text_logits: (W, N) STAR's OTAM distances and TSA logits; act: (F,);
+    with_examples: (N,) which actions have examples (default: all).
     """
-    star = _neighbour_mean(windows, _log_softmax(-distances / cfg.tau), cfg.neighbours)
+    known = np.ones(distances.shape[1], bool) if with_examples is None else np.asarray(with_examples, bool)
+    star = _neighbour_mean(windows, star_log_posterior(distances, known, cfg.tau), cfg.neighbours)
+    tsa = _log_softmax(text_logits)
     summed = np.r_[0.0, np.cumsum(np.clip(act, -CLIP, CLIP))]
     inside = summed[windows[:, 1]] - summed[windows[:, 0]]
     length_s = (windows[:, 1] - windows[:, 0]) / rate
-    return (cfg.w_star * star + cfg.w_vt * _log_softmax(text_logits) + cfg.w_dur * prior.log_fit(length_s)
+    return (cfg.w_star * star + (cfg.w_vt + cfg.w_text * ~known) * tsa + cfg.w_dur * prior.log_fit(length_s)
             + cfg.w_act * inside[:, None] + cfg.bias)
 
 
@@ -140,10 +188,16 @@ class Cut:
     chosen: list[int] = field(default_factory=list)
 
 
-def best_cut(n_frames: int, windows: np.ndarray, scores: np.ndarray, act: np.ndarray, cfg: DecoderConfig) -> Cut:
-    """The highest-scoring cut of ``n_frames`` frames into candidate action segments and background frames."""
+def best_cut(n_frames: int, windows: np.ndarray, scores: np.ndarray, act: np.ndarray, cfg: DecoderConfig,
+             blocked: Optional[np.ndarray] = None) -> Cut:
+    """The highest-scoring cut of ``n_frames`` frames into candidate action segments and background frames.
+
+    ``blocked`` frames (F,) bool are labeled already: they score nothing as background, and no window may
+    cover them (drop those first, :func:`drop_blocked`)."""
     n_classes = scores.shape[1] if scores.ndim == 2 else 0
     background = -cfg.w_bg * np.clip(act, -CLIP, CLIP)
+    if blocked is not None:
+        background = np.where(blocked, 0.0, background)
     by_end: dict[int, list[int]] = {}
     for i, end in enumerate(windows[:, 1].tolist()):
         by_end.setdefault(end, []).append(i)

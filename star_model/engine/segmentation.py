@@ -11,13 +11,16 @@ calibrated confidence, per-frame scores and the per-frame TSA map.
 4. :func:`~star_model.engine.decoder.best_cut`: the exact semi-Markov search over those segments.
 5. Each segment's confidence from :class:`~star_model.engine.confidence.ConfidenceModel`.
 
+Segments a person has labeled already are given as ``fixed``: they come back verbatim and the model
+labels only the rest of the video around them (:mod:`star_model.engine.fixed`).
+
 The public face is :func:`label_features` (features already computed) and :func:`label_video`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -26,13 +29,16 @@ from star_model.engine.activity import activity_cues
 from star_model.engine.bank import PrototypeBank
 from star_model.engine.calibration import LabelingCalibration, load_calibration
 from star_model.engine.confidence import action_features, background_features
-from star_model.engine.decoder import Cut, DecoderConfig, DurationPrior, best_cut, candidate_windows, segment_scores
+from star_model.engine.decoder import (Cut, DecoderConfig, DurationPrior, best_cut, candidate_windows, segment_scores,
+                                       star_log_posterior)
+from star_model.engine.domain import domain_check
 from star_model.engine.features import FrameEmbedder, VideoFeatures
+from star_model.engine.fixed import around_fixed, blocked_frames, check_fixed, fixed_labels
 from star_model.engine.logistic import sigmoid
 from star_model.errors import check_cancel
 from star_model.nn.model import STAR
 from star_model.ops.sampling import segment_centres
-from star_model.schema import (BACKGROUND, SOURCE_MODEL, CancelFn, LabelingParams, LabelResult, ProgressFn, Segment,
+from star_model.schema import (BACKGROUND, SOURCE_MODEL, SOURCE_TEXT, CancelFn, LabelingParams, LabelResult, ProgressFn, Segment,
                                report)
 
 
@@ -53,9 +59,15 @@ def window_scores(model: STAR, bank: PrototypeBank, feats: torch.Tensor, windows
     protos, text = bank.prototypes.to(device), bank.text().to(device)
     picks = windows[:, :1] + np.stack([segment_centres(int(e - s), T) for s, e in windows])
     dist, logits = [], []
+    text_only = not any(bank.with_examples)
     for b in range(0, len(windows), batch):
         check_cancel(cancel)
-        out = model.classify(feats[torch.from_numpy(picks[b:b + batch])].to(device), protos, text)
+        clips = feats[torch.from_numpy(picks[b:b + batch])].to(device)
+        if text_only:  # no prototype to match: TSA alone
+            logits.append(model.video_text_logits(clips, text).float().cpu().numpy())
+            dist.append(np.zeros_like(logits[-1]))
+            continue
+        out = model.classify(clips, protos, text)
         dist.append(out.distances.float().cpu().numpy())
         logits.append(out.video_text_logits.float().cpu().numpy())
         report(progress, min(b + batch, len(windows)), len(windows), f"scoring {len(windows)} candidate segments")
@@ -118,15 +130,14 @@ class Part:
 
 def cut_parts(evidence: "Evidence", cut: Cut, scores: np.ndarray, prior: DurationPrior, tau: float) -> list[Part]:
     """The cut as alternating background stretches and action segments, in order, with their features."""
-    n = scores.shape[1] if scores.ndim == 2 else len(evidence.lengths)
+    n = len(evidence.lengths)
     p_active = sigmoid(evidence.act)
-    star = -evidence.distances / tau
-    star = star - np.logaddexp.reduce(star, axis=1, keepdims=True) if len(star) else star
+    star = star_log_posterior(evidence.distances, evidence.with_examples, tau)
     parts: list[Part] = []
 
     def background(a: int, b: int) -> None:
-        if b > a:
-            parts.append(Part(a, b, n, background_features(p_active[a:b])))
+        for start, end in free_runs(evidence.blocked, a, b):
+            parts.append(Part(start, end, n, background_features(p_active[start:end])))
 
     pos = 0
     for i in cut.chosen:
@@ -140,22 +151,44 @@ def cut_parts(evidence: "Evidence", cut: Cut, scores: np.ndarray, prior: Duratio
     return parts
 
 
-def _segments(video: VideoFeatures, names: list[str], parts: list[Part], cal: LabelingCalibration) -> list[Segment]:
-    """The parts as segments covering the video, each with its calibrated confidence."""
+def part_confidence(part: Part, with_examples: np.ndarray, cal: LabelingCalibration) -> float:
+    """The calibrated probability that ``part``'s label is right."""
+    if part.label >= len(with_examples):
+        return float(cal.confidence.background(part.features)[0])
+    if with_examples[part.label]:
+        return float(cal.confidence.action(part.features)[0])
+    return float(cal.confidence.text_only(part.features)[0])
+
+
+def free_runs(blocked: Optional[np.ndarray], a: int, b: int) -> list[tuple[int, int]]:
+    """The runs of frames in [a, b) that are not ``blocked`` (a background stretch split at fixed segments)."""
+    if b <= a:
+        return []
+    if blocked is None:
+        return [(a, b)]
+    free = ~blocked[a:b]
+    edges = np.flatnonzero(np.diff(np.r_[False, free, False].astype(np.int8)))
+    return [(a + int(s), a + int(e)) for s, e in zip(edges[::2], edges[1::2])]
+
+
+def _segments(video: VideoFeatures, names: list[str], parts: list[Part], with_examples: np.ndarray,
+              cal: LabelingCalibration) -> list[Segment]:
+    """The parts as segments covering the video, each with its calibrated confidence; text-only actions'
+    segments have the source ``text``."""
     out = []
     for part in parts:
-        if part.label < len(names):
-            label, conf = names[part.label], cal.confidence.action(part.features)[0]
-        else:
-            label, conf = BACKGROUND, cal.confidence.background(part.features)[0]
-        out.append(Segment(label, *_span(video, part.start, part.end), float(conf), SOURCE_MODEL))
+        label = names[part.label] if part.label < len(names) else BACKGROUND
+        source = SOURCE_TEXT if part.label < len(names) and not with_examples[part.label] else SOURCE_MODEL
+        out.append(Segment(label, *_span(video, part.start, part.end), part_confidence(part, with_examples, cal),
+                           source))
     return out
 
 
 @dataclass
 class Evidence:
     """What the search sees of one video: activity log-odds (F,), candidate windows (W, 2) and STAR's
-    distances and TSA logits for them (W, N), the actions' example lengths (s) and the labeling rate."""
+    distances and TSA logits for them (W, N), the actions' example lengths (s; empty: text only) and the
+    labeling rate."""
 
     act: np.ndarray
     windows: np.ndarray
@@ -163,41 +196,56 @@ class Evidence:
     logits: np.ndarray
     lengths: list[list[float]]
     rate: float
+    blocked: Optional[np.ndarray] = None
+
+    @property
+    def with_examples(self) -> np.ndarray:
+        return np.array([bool(ls) for ls in self.lengths])
 
     def decide(self, cfg: DecoderConfig) -> tuple[Cut, np.ndarray, DurationPrior]:
         """The best cut under ``cfg``, with the (W, N) segment scores and the duration prior it used."""
-        prior = DurationPrior.of(self.lengths, cfg.sd_floor)
-        scores = segment_scores(self.windows, self.distances, self.logits, self.act, prior, self.rate, cfg)
-        return best_cut(len(self.act), self.windows, scores, self.act, cfg), scores, prior
+        prior = DurationPrior.of(self.lengths, cfg)
+        scores = segment_scores(self.windows, self.distances, self.logits, self.act, prior, self.rate, cfg,
+                                self.with_examples)
+        return best_cut(len(self.act), self.windows, scores, self.act, cfg, self.blocked), scores, prior
 
 
 def gather_evidence(model: STAR, bank: PrototypeBank, video: VideoFeatures, params: LabelingParams,
                     cal: LabelingCalibration, cancel: Optional[CancelFn] = None,
-                    progress: Optional[ProgressFn] = None) -> Evidence:
-    """Steps 1-3: activity evidence, candidate segments, and STAR's scores of every candidate."""
+                    progress: Optional[ProgressFn] = None, blocked: Optional[np.ndarray] = None) -> Evidence:
+    """Steps 1-3: activity evidence, candidate segments (none over a ``blocked`` frame), and STAR's scores
+    of every candidate."""
     if video.rate != params.rate:
         raise ValueError(f"features were sampled at {video.rate:g} fps but labeling asks for {params.rate:g} fps")
     cfg = cal.decoder
     act = cal.activity.log_odds(activity_cues(video.feats, params.rate, bank.text(), bank.rest_text()))
-    prior = DurationPrior.of(bank.lengths, cfg.sd_floor)
-    windows = candidate_windows(act, cfg, *prior.frame_range(params.rate, cfg.duration_ratio))
+    prior = DurationPrior.of(bank.lengths, cfg)
+    windows = candidate_windows(act, cfg, *prior.frame_range(params.rate, cfg.duration_ratio), blocked)
     distances, logits = window_scores(model, bank, video.feats, windows, cancel, progress)
-    return Evidence(act, windows, distances, logits, bank.lengths, params.rate)
+    return Evidence(act, windows, distances, logits, bank.lengths, params.rate, blocked)
 
 
 def label_features(model: STAR, bank: PrototypeBank, video: VideoFeatures, params: LabelingParams = LabelingParams(),
                    cancel: Optional[CancelFn] = None, progress: Optional[ProgressFn] = None,
-                   calibration: Optional[LabelingCalibration] = None) -> LabelResult:
-    """Label one video from its sampled frame features (steps 1-5 of the module docstring)."""
+                   calibration: Optional[LabelingCalibration] = None, fixed: Sequence[Segment] = ()) -> LabelResult:
+    """Label one video from its sampled frame features (steps 1-5 of the module docstring); the ``fixed``
+    segments come back verbatim and the model labels only the time around them."""
     cal = calibration or load_calibration()
-    evidence = gather_evidence(model, bank, video, params, cal, cancel, progress)
+    fixed = check_fixed(fixed, video.duration_s)
+    evidence = gather_evidence(model, bank, video, params, cal, cancel, progress,
+                               blocked_frames(video.times, fixed) if fixed else None)
     cut, scores, prior = evidence.decide(cal.decoder)
-    segments = _segments(video, list(bank.names), cut_parts(evidence, cut, scores, prior, cal.decoder.tau), cal)
+    parts = cut_parts(evidence, cut, scores, prior, cal.decoder.tau)
+    segments = _segments(video, list(bank.names), parts, evidence.with_examples, cal)
+    if fixed:
+        segments = around_fixed(segments, fixed, video.duration_s, video.frame_count)
     p_active = sigmoid(evidence.act)
     classes = list(bank.names) + [BACKGROUND]
     return LabelResult(Path(video.path).name, list(bank.names), video.frames, video.times,
                        _frame_scores(len(video.times), evidence.windows, scores, cut, p_active),
-                       [classes[i] for i in cut.labels], frame_text_map(model, bank, video.feats), segments)
+                       fixed_labels([classes[i] for i in cut.labels], video.times, fixed),
+                       frame_text_map(model, bank, video.feats), segments,
+                       domain_check(video.feats, bank.support, bank.support_clips))
 
 
 def label_video(
@@ -208,7 +256,8 @@ def label_video(
     params: LabelingParams = LabelingParams(),
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFn] = None,
+    fixed: Sequence[Segment] = (),
 ) -> LabelResult:
-    """Decode and embed ``path`` (cached), then label it."""
+    """Decode and embed ``path`` (cached), then label it around the ``fixed`` segments."""
     feats = embedder.video(path, params.rate, progress=progress, cancel=cancel)
-    return label_features(model, bank, feats, params, cancel=cancel, progress=progress)
+    return label_features(model, bank, feats, params, cancel=cancel, progress=progress, fixed=fixed)

@@ -76,20 +76,26 @@ class STAR(nn.Module):
         """feats: (B, T, D) frames of consecutive stretches -> (B, T, N) the TSA class map M[t, c]."""
         return self._enhance(feats, text)[1]
 
-    def build_prototypes(self, support_feats: torch.Tensor, support_labels: torch.Tensor, text: TextBank) -> torch.Tensor:
+    def video_text_logits(self, feats: torch.Tensor, text: TextBank) -> torch.Tensor:
+        """feats: (B, T, D) clips -> (B, N) TSA video-text logits (all that text-only classes can be scored by)."""
+        return self._enhance(feats, text)[2]
+
+    def build_prototypes(self, support_feats: torch.Tensor, support_labels: torch.Tensor, text: TextBank,
+                         allow_missing: bool = False) -> torch.Tensor:
         """support_feats: (N*K, T, D), support_labels: (N*K,) in [0, N) -> prototypes (N, T, D).
 
-        Refined support sequences (TSA, then STPR with SGF) averaged per class.
+        Refined support sequences (TSA, then STPR with SGF) averaged per class. A class without a support
+        clip is an error, unless ``allow_missing`` (a text-only class): its prototype is then zeros.
         """
         n = len(text.names)
         enhanced, _, _ = self._enhance(support_feats, text)
         refined = self.refiner(enhanced, text.prompts[support_labels])
         onehot = F.one_hot(support_labels, n).to(refined.dtype)
         counts = onehot.sum(0)
-        if bool((counts == 0).any()):
+        if bool((counts == 0).any()) and not allow_missing:
             missing = [text.names[i] for i in torch.nonzero(counts == 0).flatten().tolist()]
             raise ValueError(f"no support clip for class(es) {missing}; every class needs at least one example")
-        return torch.einsum("kn,ktd->ntd", onehot, refined) / counts.view(n, 1, 1)
+        return torch.einsum("kn,ktd->ntd", onehot, refined) / counts.clamp(min=1).view(n, 1, 1)
 
     def classify(self, query_feats: torch.Tensor, prototypes: torch.Tensor, text: TextBank) -> EpisodeOutput:
         """query_feats: (Q, T, D), prototypes: (N, T, D) -> EpisodeOutput without loss."""

@@ -10,7 +10,7 @@ from star_model.engine.features import FrameEmbedder
 from star_model.nn.checkpoint import load_state_strict, read_checkpoint
 from star_model.nn.model import STAR
 from star_model.schema import ActionExamples, CancelFn, ProgressFn, report
-from star_model.train.loop import TrainConfig, train
+from star_model.train.loop import EpisodeLoss, TrainConfig, evaluate, train
 from star_model.train.recipes import fine_tune_config
 from star_model.train.sources import FeatureSource
 
@@ -48,8 +48,9 @@ def fine_tune(
 
     Of every class with >= 3 clips a quarter (at least one) is held out; validation classifies them
     against prototypes of the remaining clips. Returns (the best checkpoint, or the last one without
-    validation, and metrics: steps, train_loss, val_accuracy / val_loss, held_out). The model ends
-    holding the returned checkpoint's weights. Raises Cancelled when ``cancel`` says so.
+    validation, and metrics: steps, train_loss, val_accuracy / val_loss, held_out, and
+    val_accuracy_before: the model's accuracy on the same held-out clips before fine-tuning). The model
+    ends holding the returned checkpoint's weights. Raises Cancelled when ``cancel`` says so.
     """
     cfg = cfg or fine_tune_config()
     if cfg.unfreeze_last:
@@ -58,11 +59,12 @@ def fine_tune(
     embedder = embedder or FrameEmbedder(model)
     report(progress, 0, cfg.steps, "embedding clips")
     train_set = FeatureSource.from_actions(embedder, kept, cancel)
-    val_set, plans = None, None
+    val_set, plans, before = None, None, None
     if any(held):
         extra = [[embedder.clip_frames(r.path, r.start_s, r.end_s, cancel=cancel).feats for r in h] for h in held]
         val_set = train_set.extended(extra)
         plans = [holdout_plan(train_set.counts, [len(h) for h in held])]
+        before = accuracy_now(model, val_set, plans)
 
     def on_step(step: int, total: int, metrics: dict) -> None:
         text = " ".join(f"{k} {v:.3g}" for k, v in metrics.items() if k != "lr")
@@ -75,5 +77,13 @@ def fine_tune(
     metrics = {"steps": result.step, "train_loss": result.last_metrics.get("loss"),
                "held_out": sum(len(h) for h in held)}
     if result.best is not None:
-        metrics.update(val_accuracy=result.best["val_accuracy"], val_loss=result.best["val_loss"])
+        metrics.update(val_accuracy=result.best["val_accuracy"], val_loss=result.best["val_loss"],
+                       val_accuracy_before=before)
     return path, metrics
+
+
+def accuracy_now(model: STAR, val_set: FeatureSource, plans: Sequence[EpisodePlan]) -> float:
+    """The model's accuracy on the validation episodes ``plans``, as it is (before any training)."""
+    device = next(model.parameters()).device
+    batches = [val_set.batch(model, plan, model.cfg.num_frames, None) for plan in plans]
+    return float(evaluate(EpisodeLoss(model), batches, device)["val_accuracy"])

@@ -61,18 +61,20 @@ def shared_engine(tmp_path_factory) -> Engine:
 
 
 def settings() -> AppSettings:
-    return AppSettings(device="cpu", autosave_s=0)
+    """The tests' user settings: CPU, no autosave, the first-run choice made (the bundled model)."""
+    return AppSettings(device="cpu", autosave_s=0, model_chosen=True)
 
 
 @pytest.fixture
 def make_window(qtbot):
-    """``make_window(engine=None)``: a shown MainWindow with CPU settings; closed at teardown."""
+    """``make_window(engine=None, app_settings=None)``: a shown MainWindow (with the tests' settings unless
+    given); closed at teardown."""
     from star_app.main_window import MainWindow
 
     windows = []
 
-    def make(engine: Engine | None = None) -> MainWindow:
-        window = MainWindow(settings=settings(), engine=engine or Engine())
+    def make(engine: Engine | None = None, app_settings: AppSettings | None = None) -> MainWindow:
+        window = MainWindow(settings=app_settings or settings(), engine=engine or Engine())
         qtbot.addWidget(window)
         window.show()
         windows.append(window)

@@ -15,6 +15,7 @@ import open_clip.pretrained as oc_pretrained
 import pytest
 from huggingface_hub import constants as hf_constants
 
+from star_app.model_setup import ModelSetup
 from star_app.services.download import DownloadError, cached_weights, download_weights, resolve_pretrained
 from star_model.errors import Cancelled
 from tests.app.fake_hub import FakeHub
@@ -107,7 +108,12 @@ def test_a_hub_without_the_file_is_a_readable_error():
 
 
 def vitb16_openai(window):
-    return replace(window.settings, model_source="pretrained", model="star-vitb16", pretrained="openai")
+    """The project's settings with CLIP ViT-B/16 and the openai weights."""
+    return replace(window.project_settings, model=ModelSetup("pretrained", "star-vitb16", "openai"))
+
+
+def model(window) -> ModelSetup:
+    return window.project_settings.model
 
 
 def test_picking_an_uncached_tag_downloads_it_in_a_dialog_then_the_settings_take_it(make_window, qtbot, hub_cache):
@@ -115,29 +121,30 @@ def test_picking_an_uncached_tag_downloads_it_in_a_dialog_then_the_settings_take
     data = os.urandom(4 * MB)
     with FakeHub({(REF.repo_id, "open_clip_model.safetensors"): data}, bytes_per_s=4 * MB) as hub:
         window.downloads.endpoint = hub.url
-        window.apply_settings(vitb16_openai(window))
+        window.apply_settings(project=vitb16_openai(window))
         dialog = window.downloads.dialog
-        assert dialog.isVisible() and window.settings.model_source == "bundled"  # not taken yet
+        assert dialog.isVisible() and model(window).source == "bundled"  # not taken yet
         qtbot.waitUntil(lambda: dialog.bar.maximum() == len(data) // 1024 and dialog.bar.value() > 0, timeout=5000)
         assert " MB of 4.0 MB" in dialog.label.text()
         qtbot.waitUntil(lambda: not window.downloads.runner.busy, timeout=10000)
     assert not dialog.isVisible()
-    assert (window.settings.model_source, window.settings.model, window.settings.pretrained) == \
-        ("pretrained", "star-vitb16", "openai")
-    assert '"pretrained": "openai"' in (Path(os.environ["STAR_APP_CONFIG_DIR"]) / "settings.json").read_text()
+    assert model(window) == ModelSetup("pretrained", "star-vitb16", "openai")
+    assert window.state.dirty  # the project's model: saved with the project
+    assert not (Path(os.environ["STAR_APP_CONFIG_DIR"]) / "settings.json").exists()  # nothing of the user's changed
     assert Path(cached_weights(REF)).read_bytes() == data
     assert window.last_message == ("", "")
     # picking it again: cached, so taken at once without a dialog or a request
-    window.settings.model_source = "bundled"
-    window.apply_settings(vitb16_openai(window))
-    assert window.settings.model_source == "pretrained" and window.downloads.dialog is dialog
+    window.menu_actions["undo"].trigger()
+    assert model(window).source == "bundled"
+    window.apply_settings(project=vitb16_openai(window))
+    assert model(window).source == "pretrained" and window.downloads.dialog is dialog
 
 
 def test_cancel_in_the_dialog_stops_the_download_within_2_s(make_window, qtbot, hub_cache):
     window = make_window()
     with FakeHub({(REF.repo_id, "open_clip_model.safetensors"): os.urandom(64 * MB)}, bytes_per_s=4 * MB) as hub:
         window.downloads.endpoint = hub.url
-        window.apply_settings(vitb16_openai(window))
+        window.apply_settings(project=vitb16_openai(window))
         dialog = window.downloads.dialog
         qtbot.waitUntil(lambda: dialog.bar.value() > 0, timeout=5000)
         assert dialog.bar.maximum() == 64 * MB // 1024 and "MB of 64.0 MB" in dialog.label.text()
@@ -148,7 +155,7 @@ def test_cancel_in_the_dialog_stops_the_download_within_2_s(make_window, qtbot, 
         assert not dialog.isVisible()
         # the transfer itself stops too (at its next chunk) and huggingface_hub removes its partial file
         qtbot.waitUntil(lambda: leftovers(hub_cache) == [], timeout=3000)
-    assert window.settings.model_source == "bundled" and window.settings.pretrained == ""
+    assert model(window) == ModelSetup()
     assert cached_weights(REF) is None
     assert "Download cancelled" in window.statusBar().currentMessage()
     assert window.last_message == ("", "")
@@ -157,18 +164,20 @@ def test_cancel_in_the_dialog_stops_the_download_within_2_s(make_window, qtbot, 
 def test_a_failed_download_is_a_message_and_keeps_the_model_choice(make_window, qtbot):
     window = make_window()
     window.downloads.endpoint = closed_port_url()
-    window.apply_settings(replace(vitb16_openai(window), labeling=replace(window.settings.labeling, rate=2.0)))
+    window.apply_settings(project=replace(vitb16_openai(window),
+                                          labeling=replace(window.project_settings.labeling, rate=2.0)))
     qtbot.waitUntil(lambda: not window.downloads.runner.busy, timeout=5000)
     title, text = window.last_message
     assert title == "Cannot download the pretrained weights"
     assert text.startswith("cannot reach the model hub") and "choose a local checkpoint file in Settings" in text
-    assert window.settings.model_source == "bundled" and window.settings.pretrained == ""
-    assert window.settings.labeling.rate == 2.0  # the other settings were taken
+    assert model(window) == ModelSetup()
+    assert window.project_settings.labeling.rate == 2.0  # the other settings were taken
     assert not window.downloads.dialog.isVisible()
 
 
 def test_an_unusable_tag_is_refused_without_a_download(make_window):
     window = make_window()
-    window.apply_settings(replace(vitb16_openai(window), model="star-tiny"))
+    window.apply_settings(project=replace(window.project_settings,
+                                          model=ModelSetup("pretrained", "star-tiny", "openai")))
     assert window.last_message[0] == "Cannot use the pretrained tag"
-    assert window.settings.model_source == "bundled" and window.downloads.dialog is None
+    assert model(window) == ModelSetup() and window.downloads.dialog is None

@@ -58,6 +58,7 @@ def test_full_flow(make_window, qtbot, dataset, long_video, tmp_path):
     assert window.job_status.isVisible()
     wait_idle(qtbot, window)
     assert window.state.project.bank_signature == window.jobs.job_input().signature
+    assert window.prototypes_status.text().startswith("Prototypes up to date")
     window.menu_actions["label"].trigger()
     wait_idle(qtbot, window)
     assert window.last_message == ("", ""), window.last_message
@@ -138,14 +139,14 @@ def test_gui_thread_stays_responsive_while_long_videos_are_labeled(make_window, 
     assert probe.longest_ms < 200
 
 
-def test_relabel_reuses_cached_features(make_window, qtbot, dataset, long_video, shared_engine):
-    window = make_window(shared_engine)
+def test_relabel_reuses_cached_features(make_window, qtbot, dataset, long_video):
+    window = make_window()  # its own engine and feature cache: what is embedded here is counted exactly
     window.files.drop_examples([str(p) for p in clips(dataset, ACTIONS[0])])
     window.files.drop_examples([str(p) for p in clips(dataset, ACTIONS[1])])
     window.files.drop_videos([str(long_video)])
     window.label_current()
     wait_idle(qtbot, window)
-    embedder = shared_engine._embedder
+    embedder = window.engine._embedder
     embedded = embedder.embedded[str(window.current_video)]
     # add a confirmed segment as a new example, then label again: features come from the cache
     window.timeline.select(0)
@@ -171,7 +172,8 @@ def test_tight_examples_setting_reaches_the_prototypes(make_window, qtbot, datas
     window.label_current()
     wait_idle(qtbot, window)
     trimmed = shared_engine._bank[1]
-    window.apply_settings(replace(window.settings, labeling=replace(window.settings.labeling, trim_rest=False)))
+    window.apply_settings(project=replace(window.project_settings,
+                                          labeling=replace(window.project_settings.labeling, trim_rest=False)))
     window.label_current()
     wait_idle(qtbot, window)
     assert window.last_message == ("", ""), window.last_message

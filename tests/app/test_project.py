@@ -6,6 +6,7 @@ import json
 import pytest
 
 from star_app.project import SCHEMA_VERSION, Action, Project, ProjectError, Video, load_project, save_project
+from star_app.model_setup import ModelSetup
 from star_app.settings import AppSettings, SettingsStore, load_settings, save_settings
 from star_model.schema import ClipRef, LabelingParams, Segment
 
@@ -27,7 +28,7 @@ def test_round_trip(tmp_path):
     data = json.loads((folder / "project.json").read_text())
     assert data["schema_version"] == SCHEMA_VERSION
     loaded = load_project(folder)
-    for field in ("name", "actions", "videos", "annotations", "model", "labeling", "folder"):
+    for field in ("name", "actions", "videos", "annotations", "settings", "labeled_with", "folder"):
         assert getattr(loaded, field) == getattr(project, field)
     assert load_project(folder / "project.json").actions == project.actions
     assert not [p for p in folder.iterdir() if p.name != "project.json"]
@@ -63,8 +64,22 @@ def test_a_crash_mid_write_leaves_the_old_file_intact(tmp_path):
     assert [p.name for p in folder.iterdir()] == ["project.json"]  # no temp file left behind
 
 
+def test_a_version_1_project_is_upgraded_and_keeps_its_model(tmp_path):
+    folder = save_project(sample(), tmp_path / "old")
+    data = json.loads((folder / "project.json").read_text())
+    data["schema_version"] = 1
+    data["settings"] = {"model": {"model": "star-vitb16", "pretrained": "openai", "checkpoint": None, "device": "cpu"},
+                        "labeling": {"rate": 2.0, "trim_rest": False}}
+    del data["labeled_with"]
+    (folder / "project.json").write_text(json.dumps(data))
+    loaded = load_project(folder)
+    assert loaded.settings.model == ModelSetup("pretrained", "star-vitb16", "openai")
+    assert loaded.settings.labeling == LabelingParams(rate=2.0, trim_rest=False)
+    assert loaded.labeled_with == {} and loaded.actions == sample().actions
+
+
 def test_settings_persist_in_the_config_dir(app_dirs):
-    store = SettingsStore(AppSettings(device="cpu", labeling=LabelingParams(rate=2.0),
+    store = SettingsStore(AppSettings(device="cpu", new_project_model=ModelSetup("pretrained", "star-rn50", "openai"),
                                       llm_url="http://127.0.0.1:8080/v1"))
     store.add_recent("/p/one.star")
     store.add_recent("/p/two.star")
@@ -75,17 +90,19 @@ def test_settings_persist_in_the_config_dir(app_dirs):
     assert loaded == store.settings and loaded.recent == ["/p/one.star", "/p/two.star"]
 
 
-def test_tight_examples_checkbox_reaches_the_engine_settings_and_the_prototype_key(qtbot, app_dirs):
+def test_tight_examples_checkbox_reaches_the_project_settings_and_the_prototype_key(qtbot, app_dirs):
+    from star_app.provenance import prototype_key
     from star_app.views.settings_dialog import SettingsDialog
 
-    dialog = SettingsDialog(AppSettings(), ["star-tiny"], "")
+    project = Project()
+    dialog = SettingsDialog(AppSettings(), project.settings, True, {}, "")
     qtbot.addWidget(dialog)
     assert dialog.trim_rest.isChecked()
     dialog.trim_rest.click()
-    edited = dialog.result_settings()
+    edited = dialog.result_project()
     assert edited.labeling.trim_rest is False
-    project = Project()
-    before = project.actions_signature(AppSettings().model_choice(), AppSettings().labeling.trim_rest)
-    assert project.actions_signature(edited.model_choice(), edited.labeling.trim_rest) != before  # rebuilt
-    save_settings(edited)
-    assert load_settings().labeling.trim_rest is False
+    before = prototype_key(project, "cpu")
+    project.settings = edited
+    assert prototype_key(project, "cpu") != before  # rebuilt
+    folder = save_project(project, app_dirs / "tight")
+    assert load_project(folder).settings.labeling.trim_rest is False

@@ -65,6 +65,11 @@ def snapshot(window) -> tuple:
     return copy.deepcopy(window.settings.__dict__), to_dict(window.state.project), window.state.dirty
 
 
+def without_settings(saved: dict) -> dict:
+    """A saved project without its settings."""
+    return {k: v for k, v in saved.items() if k != "settings"}
+
+
 def runs() -> list[Path]:
     """The retrain run folders (the project is not saved: they live in the app's config dir)."""
     training = Path(os.environ["STAR_APP_CONFIG_DIR"]) / "training"
@@ -92,24 +97,27 @@ def test_retrain_keep_then_discard(make_window, qtbot, dataset, long_video, shar
     assert (window.job_status.bar.value(), window.job_status.bar.maximum()) == (STEPS, STEPS)
     # the user sees the validation accuracy on the held-out clips (one confirmed segment + examples per action)
     text = box.text()
-    m = re.search(r"Validation accuracy (\d+\.\d) % on (\d+) held-out clip\(s\)\.\nTrained (\d+) steps", text)
+    m = re.search(r"Validation accuracy on the same (\d+) held-out clip\(s\): fine-tuned (\d+\.\d) %, current "
+                  r"model (\d+\.\d) %\.\nTrained (\d+) steps", text)
     assert m, text
-    assert 0.0 <= float(m[1]) <= 100.0 and int(m[2]) == len(ACTIONS) and int(m[3]) == STEPS
-    assert window.settings.retrain_steps == STEPS  # the step count is a setting now
+    assert int(m[1]) == len(ACTIONS) and 0.0 <= float(m[2]) <= 100.0 and 0.0 <= float(m[3]) <= 100.0
+    assert int(m[4]) == STEPS
+    assert window.project_settings.retrain_steps == STEPS  # the step count is a setting of the project
 
-    # Keep: the settings switch to the fine-tuned checkpoint, which exists and loads
+    # Keep: the project switches to the fine-tuned checkpoint, which exists and loads
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
     assert box.button(QMessageBox.StandardButton.Yes).text() == "Keep"
-    kept = Path(window.settings.checkpoint)
-    assert window.settings.model_source == "checkpoint" and kept.is_file() and kept.suffix == ".safetensors"
+    kept = Path(window.project_settings.model.checkpoint)
+    assert window.project_settings.model.source == "checkpoint" and kept.is_file() and kept.suffix == ".safetensors"
     cfg, state, meta = read_checkpoint(kept)
     assert cfg.name == "star-tiny" and meta.get("kind") == "star-train" and state
     model = create_model(cfg.name, device="cpu", checkpoint=kept)
     assert model.cfg.name == "star-tiny"
-    # the project itself is untouched; only the settings changed
-    assert snapshot(window)[1:] == before[1:]
+    # the rest of the project is untouched; only its settings changed, and the user's did not
+    assert without_settings(snapshot(window)[1]) == without_settings(before[1])
+    assert snapshot(window)[0] == before[0]
     kept_bytes = kept.read_bytes()
-    after_keep = copy.deepcopy(window.settings.__dict__)
+    after_keep = copy.deepcopy(window.project_settings)
     first_s = time.monotonic() - t0
 
     # a second retrain (now from the kept checkpoint), discarded: settings and the kept file stay as they were
@@ -118,10 +126,12 @@ def test_retrain_keep_then_discard(make_window, qtbot, dataset, long_video, shar
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
     assert box.button(QMessageBox.StandardButton.No).text() == "Discard"
     qtbot.waitUntil(lambda: not box.isVisible(), timeout=2000)
-    assert window.settings.__dict__ == after_keep
+    assert window.project_settings == after_keep
     assert kept.read_bytes() == kept_bytes, "the discarded run overwrote the kept checkpoint"
     assert window.statusBar().currentMessage() == "Fine-tuned model discarded"
     assert runs() == [kept.parent]  # the discarded run's folder is gone, the kept one stays
+    window.new_project()  # the fine-tuned model is this project's: a new project starts from the defaults
+    assert window.project_settings.model.source == "bundled"
     print(f"\n[retrain] first retrain + keep: {first_s:.1f} s")
 
 
@@ -129,8 +139,7 @@ def test_cancel_retrain_stops_quickly_and_changes_nothing(make_window, qtbot, da
     window = make_window(shared_engine)
     make_project(window, dataset, long_video)
     before = snapshot(window)
-    before_settings = copy.deepcopy(before[0])
-    before_settings["retrain_steps"] = 5000  # the step count typed in the dialog (a long run, to cancel)
+    before[1]["settings"]["retrain_steps"] = 5000  # the step count typed in the dialog (a long run, to cancel)
     steps = []
     window.runner.progress.connect(lambda done, total, _msg: steps.append(done))
     retrain_from_settings(window, qtbot, 5000)
@@ -144,7 +153,7 @@ def test_cancel_retrain_stops_quickly_and_changes_nothing(make_window, qtbot, da
     assert not [b for b in window.findChildren(QMessageBox) if b.isVisible()]  # no Keep / Discard question
     assert window.last_message == ("", "")
     after = snapshot(window)
-    assert after[0] == before_settings and after[1:] == before[1:]
+    assert after[0] == before[0] and after[1] == before[1]
     assert not window.job_status.isVisible()
     assert runs() == []  # the cancelled run's files are removed
 
@@ -168,7 +177,8 @@ def test_failed_retrain_shows_a_readable_message_and_app_stays_usable(make_windo
     boxes[0].button(QMessageBox.StandardButton.Ok).click()
     assert runs() == []
     after = snapshot(window)
-    assert after[0]["checkpoint"] == before[0]["checkpoint"] and after[1:] == before[1:]
+    assert after[0] == before[0] and without_settings(after[1]) == without_settings(before[1])
+    assert after[1]["settings"]["model"] == before[1]["settings"]["model"]
     # still usable: remove the bad example and retrain again
     window.state.remove_example(ACTIONS[0], len(window.state.project.action(ACTIONS[0]).examples) - 1)
     window.last_message = ("", "")

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from star_app.views.timeline import MIN_ALPHA, RULER_H
+from star_app.views.timeline_paint import MIN_ALPHA, RULER_H
 from star_app.window_menus import SHORTCUTS_HELP
 from star_model.schema import BACKGROUND, SOURCE_MANUAL, SOURCE_MODEL, Segment
 from tests.app.conftest import shortcut, undo

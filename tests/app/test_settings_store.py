@@ -5,26 +5,27 @@ from dataclasses import replace
 
 import pytest
 
+from star_app.model_setup import ModelSetup
 from star_app.settings import AppSettings, SettingsStore, load_settings
-from star_model.schema import LabelingParams
 
 
 def test_changed_is_emitted_only_on_a_real_change_and_the_change_is_saved(qtbot, app_dirs):
     store = SettingsStore(AppSettings(device="cpu"))
     seen = []
     store.changed.connect(lambda: seen.append(store.settings))
-    assert store.update(device="cpu", labeling=LabelingParams()) is False  # the same values: nothing happens
+    assert store.update(device="cpu", new_project_model=ModelSetup()) is False  # the same values: nothing happens
     assert seen == [] and not (app_dirs / "config" / "settings.json").exists()
-    assert store.update(labeling=replace(store.settings.labeling, rate=2.0)) is True
-    assert len(seen) == 1 and seen[0].labeling.rate == 2.0
-    assert load_settings().labeling.rate == 2.0  # saved with the change
+    assert store.update(llm_url="http://127.0.0.1:8080/v1") is True
+    assert len(seen) == 1 and seen[0].llm_url == "http://127.0.0.1:8080/v1"
+    assert load_settings().llm_url == "http://127.0.0.1:8080/v1"  # saved with the change
 
 
-def test_the_labeling_ranges_are_the_engines_own(qtbot, app_dirs):
-    store = SettingsStore(AppSettings())
+def test_the_labeling_ranges_are_the_engines_own(make_window):
+    window = make_window()
     with pytest.raises(ValueError, match="labeling rate"):
-        store.update(labeling=LabelingParams(rate=0.0))
-    assert store.settings.labeling.rate == LabelingParams.rate
+        window.apply_settings(project=replace(window.project_settings,
+                                              labeling=replace(window.project_settings.labeling, rate=0.0)))
+    assert window.project_settings.labeling.rate == 4.0
 
 
 def test_a_changed_autosave_interval_takes_effect_at_once(make_window):
@@ -40,8 +41,10 @@ def test_a_job_input_is_read_from_the_settings_and_writes_nothing_back(make_wind
     from star_app.project import to_dict
 
     window = make_window()
-    window.store.update(labeling=replace(window.settings.labeling, rate=2.0, trim_rest=False))
+    window.apply_settings(project=replace(window.project_settings, labeling=replace(
+        window.project_settings.labeling, rate=2.0, trim_rest=False)))
     before = to_dict(window.state.project)
     job = window.jobs.job_input()
-    assert job.params.rate == 2.0 and job.params.trim_rest is False and job.model == window.settings.model_choice()
-    assert to_dict(window.state.project) == before and not window.state.dirty
+    assert job.params.rate == 2.0 and job.params.trim_rest is False
+    assert job.model == window.project_settings.model.choice(window.settings.device)
+    assert to_dict(window.state.project) == before

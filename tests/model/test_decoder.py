@@ -10,7 +10,7 @@ from star_model.engine.activity import CUES, ActivityModel, motion, rest_deviati
 from star_model.engine.calibration import LabelingCalibration, load_calibration
 from star_model.engine.confidence import ConfidenceModel, expected_calibration_error
 from star_model.engine.decoder import (DecoderConfig, DurationPrior, best_cut, boundaries, candidate_windows,
-                                       segment_scores)
+                                       segment_scores, star_log_posterior)
 from star_model.engine.logistic import fit_logistic, sigmoid
 
 
@@ -52,7 +52,7 @@ def test_best_cut_is_the_exact_maximum_over_all_cuts():
 def test_a_clear_action_between_rests_is_found_with_its_label_and_bounds():
     act = np.array([-3.0] * 5 + [3.0] * 6 + [-3.0] * 5)
     cfg = DecoderConfig()
-    prior = DurationPrior.of([[1.5, 1.5], [4.0, 4.0]], cfg.sd_floor)
+    prior = DurationPrior.of([[1.5, 1.5], [4.0, 4.0]], cfg)
     windows = candidate_windows(act, cfg, *prior.frame_range(4.0, cfg.duration_ratio))
     assert [5, 11] in windows.tolist()
     dist = np.where(np.arange(2)[None] == 0, 0.2, 0.9) * np.ones((len(windows), 2))
@@ -75,7 +75,10 @@ def test_boundaries_follow_the_activity_and_fill_long_stretches():
 
 
 def test_duration_prior():
-    prior = DurationPrior.of([[1.0, 1.0], [2.0, 8.0]], sd_floor=0.2)
+    prior = DurationPrior.of([[1.0, 1.0], [2.0, 8.0], []], DecoderConfig(sd_floor=0.2, text_only_mean_s=2.5,
+                                                                      text_only_log_sd=0.6))
+    assert prior.mean_s[2] == 2.5 and prior.log_sd[2] == 0.6  # a text-only action takes the generic prior
+    prior = DurationPrior(prior.mean_s[:2], prior.log_sd[:2])
     assert prior.mean_s == pytest.approx([1.0, 4.0])
     assert prior.log_sd[0] == 0.2 and prior.log_sd[1] == pytest.approx(np.log(2.0))
     fit = prior.log_fit(np.array([1.0, 4.0]))
@@ -87,7 +90,7 @@ def test_neighbour_averaging_smooths_a_lone_outlier():
     windows = np.array([[0, 4], [0, 5], [1, 4], [1, 5]])
     dist = np.array([[0.1, 0.9]] * 3 + [[0.9, 0.1]])
     act = np.zeros(6)
-    prior = DurationPrior.of([[1.0], [1.0]], 0.2)
+    prior = DurationPrior.of([[1.0], [1.0]], DecoderConfig())
     alone = segment_scores(windows, dist, np.zeros_like(dist), act, prior, 4.0, DecoderConfig(neighbours=0))
     pooled = segment_scores(windows, dist, np.zeros_like(dist), act, prior, 4.0, DecoderConfig(neighbours=1))
     assert alone[3].argmax() == 1 and pooled[3].argmax() == 0
@@ -139,3 +142,21 @@ def test_the_shipped_calibration_loads_and_round_trips(tmp_path):
         ActivityModel((1.0,), 0.0)
     with pytest.raises(ValueError):
         ConfidenceModel((1.0,), 0.0, (1.0, 1.0, 1.0), 0.0)
+
+
+def test_text_only_actions_share_stars_posterior_evenly_and_lean_on_tsa():
+    distances = np.array([[0.1, 0.9, 5.0], [0.9, 0.1, -5.0]])
+    known = np.array([True, True, False])
+    post = star_log_posterior(distances, known, tau=0.2)
+    assert np.exp(post).sum(1) == pytest.approx([1.0, 1.0])
+    assert post[:, 2] == pytest.approx(np.log(1 / 3))  # the text-only action's distance is never read
+    assert post[0, 0] > post[0, 1] and post[1, 1] > post[1, 0]
+    none = star_log_posterior(distances, np.zeros(3, bool), tau=0.2)
+    assert none == pytest.approx(np.full((2, 3), np.log(1 / 3)))
+    windows = np.array([[0, 4], [0, 4]])
+    logits = np.array([[0.0, 0.0, 3.0], [0.0, 0.0, -3.0]])
+    prior = DurationPrior.of([[1.0], [1.0], []], DecoderConfig())
+    for w_text in (0.0, 4.0):
+        scores = segment_scores(windows, np.zeros((2, 3)), logits, np.zeros(5), prior, 4.0,
+                                DecoderConfig(w_text=w_text, w_vt=0.0, w_dur=0.0), known)
+        assert (scores[0, 2] > scores[1, 2]) == (w_text > 0)

@@ -147,3 +147,22 @@ def test_merge_short_runs():
     scores[:, 0] = 0.6
     out = merge_short_runs(idx, scores, 2)
     assert out.tolist() == [0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2]
+
+
+def test_text_only_actions_are_labeled_from_their_text_and_marked_so(tiny_model, embedder, synth_set):
+    from star_model.schema import SOURCE_MODEL, SOURCE_TEXT, ActionExamples
+
+    actions = load_actions_dir(synth_set)
+    video = synth_set / "long" / "long_000.mp4"
+    for named in ([ActionExamples(a.name, [], a.descriptors) for a in actions],  # zero-shot: names and descriptors
+                  [actions[0], ActionExamples(actions[1].name, [], actions[1].descriptors)]):  # mixed
+        bank = build_bank(tiny_model, embedder, named)
+        assert bank.with_examples == [bool(a.clips) for a in named]
+        result = label_video(tiny_model, embedder, bank, video)
+        segs = result.segments
+        assert segs[0].start_s == 0.0 and segs[-1].end_frame == 750
+        assert all(a.end_frame == b.start_frame for a, b in zip(segs, segs[1:]))
+        for seg in segs:
+            if seg.label != BACKGROUND:
+                text_only = not bank.with_examples[bank.names.index(seg.label)]
+                assert seg.source == (SOURCE_TEXT if text_only else SOURCE_MODEL) and 0 <= seg.confidence <= 1
