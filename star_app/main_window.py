@@ -29,8 +29,10 @@ from star_app.views.action_editor import ActionEditor
 from star_app.views.actions_panel import ActionsPanel
 from star_app.views.attention_plot import AttentionPlot
 from star_app.views.job_status import JobStatus
+from star_app.views.last_result import LastResult
 from star_app.views.player import Player
 from star_app.views.prototypes_status import PrototypesStatus
+from star_app.views.quit_question import quit_during_job
 from star_app.views.review_counter import ReviewCounter
 from star_app.views.segment_inspector import SegmentInspector
 from star_app.views.stack import stack
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
         self.plot = AttentionPlot(self.current, self.time_view)
         self.timeline = Timeline(self.state, self.current, self.time_view)
         self.job_status = JobStatus(self.runner)
+        self.last_result = LastResult()
         self.review = ReviewController(self.state, self.current, self.timeline, self.show_status, self)
         self.review_counter = ReviewCounter(self.review)
         self.prototypes_status = PrototypesStatus(self.state, self.store)
@@ -107,6 +110,7 @@ class MainWindow(QMainWindow):
         main.setSizes([340, 900])
         self.setCentralWidget(main)
         self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.last_result)
         self.statusBar().addPermanentWidget(self.review_counter)
         self.statusBar().addPermanentWidget(self.prototypes_status)
         self.resize(1280, 800)
@@ -126,6 +130,7 @@ class MainWindow(QMainWindow):
         self.timeline.videoChanged.connect(self.notices.set_video)
         self.plot.axisMoved.connect(self.timeline.set_margins)
         self.notices.relabelRequested.connect(self.label_current)
+        self.jobs.reported.connect(self.last_result.show_result)
         self.state.resultsChanged.connect(self._results_changed)
         self.state.actionsChanged.connect(self._refresh_plot)
         self.state.projectReplaced.connect(self._project_replaced)
@@ -344,7 +349,8 @@ class MainWindow(QMainWindow):
         return self.files.save(folder)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        if not self.confirm_discard():
+        """Asks first when a job runs (quitting cancels it) and when there are unsaved edits."""
+        if (self.runner.busy and not quit_during_job(self, self.runner.name)) or not self.confirm_discard():
             event.ignore()
             return
         self.player.pause()

@@ -67,6 +67,7 @@ class JobController(QObject):
 
     labeled = Signal(str)  # video path
     demoReady = Signal()
+    reported = Signal(str)  # how the last job ended, in words (the status bar keeps it)
 
     def __init__(self, state: ProjectState, runner: JobRunner, engine: Engine, settings: SettingsStore,
                  error: Callable[[str, str], None], status: Callable[[str], None],
@@ -75,8 +76,17 @@ class JobController(QObject):
         self.state, self.runner, self.engine, self.settings = state, runner, engine, settings
         self._error, self._status = error, status
         self._ask: Ask = ask or (lambda _title, _text, _destructive: False)
-        runner.failed.connect(lambda name, message: self._error(f"{name} failed", message))
-        runner.cancelled.connect(lambda name: self._status(f"{name} cancelled"))
+        runner.failed.connect(self._failed)
+        runner.cancelled.connect(lambda name: self._report(f"{name} cancelled"))
+
+    def _report(self, text: str) -> None:
+        """A job's result: in the status bar now, and kept (``reported``) after later messages replace it."""
+        self._status(text)
+        self.reported.emit(text)
+
+    def _failed(self, name: str, message: str) -> None:
+        self.reported.emit(f"{name} failed")
+        self._error(f"{name} failed", message)
 
     def _start(self, name: str, fn, on_done, on_end=None) -> bool:
         if not self.runner.start(name, fn, on_done, on_end):
@@ -117,7 +127,7 @@ class JobController(QObject):
 
         def done(names: list[str]) -> None:
             self.state.set_bank_signature(job.signature)
-            self._status(f"Prototypes built for {len(names)} action(s)")
+            self._report(f"Prototypes built for {len(names)} action(s)")
         return self._start("Building prototypes", work, done)
 
     def label(self, videos: list[str], keep_corrections: bool = True) -> bool:
@@ -150,7 +160,7 @@ class JobController(QObject):
                 self.labeled.emit(video)
             n = sum(len(r.segments) for _, r in applied)
             kept = sum(len(fixed[v]) for v, _ in applied) if keep_corrections else 0
-            self._status(f"Labeled {len(applied)} video(s): {n} segments" + (f" ({kept} of yours kept)" if kept else ""))
+            self._report(f"Labeled {len(applied)} video(s): {n} segments" + (f" ({kept} of yours kept)" if kept else ""))
         return self._start("Labeling", work, done)
 
     def _may_apply(self, video: str, fixed: list[Segment]) -> bool:
@@ -189,7 +199,7 @@ class JobController(QObject):
                 self._error("No descriptors from the LLM endpoint",
                             f"{problem}\n\nThe template descriptors of {action} were used instead.")
             else:
-                self._status(f"Descriptors of {action} from {source}")
+                self._report(f"Descriptors of {action} from {source}")
         return self._start("Generating descriptors", work, done)
 
     def open_demo(self, out: Optional[Path] = None, label: bool = True) -> bool:

@@ -82,6 +82,7 @@ def make_window(qtbot):
 
     yield make
     for window in windows:
+        window.runner.shutdown()  # a job left running would make closing ask (a modal question)
         window.close()
 
 
