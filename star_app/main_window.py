@@ -123,6 +123,8 @@ class MainWindow(QMainWindow):
         self.actions_panel.currentActionChanged.connect(self.action_editor.show_action)
         self.action_editor.exampleActivated.connect(self.show_example)
         self.action_editor.generateRequested.connect(self.generate_descriptors)
+        self.action_editor.addExamplesRequested.connect(self.add_action_dialog)
+        self.action_editor.problem.connect(self.show_error)
         self.videos_panel.filesDropped.connect(self.files.drop_videos)
         self.videos_panel.addRequested.connect(self.add_videos_dialog)
         self.videos_panel.currentVideoChanged.connect(self.show_video)
@@ -133,6 +135,7 @@ class MainWindow(QMainWindow):
         self.jobs.reported.connect(self.last_result.show_result)
         self.state.resultsChanged.connect(self._results_changed)
         self.state.actionsChanged.connect(self._refresh_plot)
+        self.state.actionsChanged.connect(self._refresh_marks)
         self.state.projectReplaced.connect(self._project_replaced)
         self.state.dirtyChanged.connect(lambda _d: self._update_title())
         self.state.locationChanged.connect(self._update_title)
@@ -218,6 +221,13 @@ class MainWindow(QMainWindow):
             self.current.set_time(start)
         self.preview = (action, index)
         self.action_editor.set_preview(self.preview)
+        self._refresh_marks()
+
+    def _refresh_marks(self) -> None:
+        """The in/out marks of the example being previewed on the player's scrub bar."""
+        act = self.state.project.action(self.preview[0]) if self.preview else None
+        if act is not None and self.preview is not None and self.preview[1] < len(act.examples):
+            self.player.scrub.set_marks(act.examples[self.preview[1]].start_s, act.examples[self.preview[1]].end_s)
 
     def _refresh_plot(self) -> None:
         video = self.current_video
@@ -265,9 +275,10 @@ class MainWindow(QMainWindow):
             self.files.drop_videos(paths)
 
     def generate_descriptors(self, action: str) -> None:
-        def apply(name: str, lines: list[str]) -> None:
+        def apply(name: str, lines: list[str]) -> None:  # into the editor: the project takes them on Apply
             if self.state.project.action(name) is not None:
-                self.state.update_action(name, f"Generate descriptors of {name}", descriptors=lines)
+                self.actions_panel.select(name)
+                self.action_editor.set_descriptors(lines)
         self.jobs.generate_descriptors(action, apply)
 
     def add_selection_as_example(self, index: Optional[int] = None) -> None:

@@ -10,7 +10,8 @@ from typing import Any, Callable, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLineEdit, QMenu, QMessageBox,
+                               QWidget)
 
 from star_app.editor_menus import speed_entries, time_format_entry
 
@@ -27,6 +28,7 @@ class MenuHost(Protocol):
     review: Any
     coding_menu: Any
     interchange: Any
+    files: Any
 
     def menuBar(self) -> Any: ...  # noqa: N802 (Qt API)
     def installEventFilter(self, watcher: QObject) -> None: ...  # noqa: N802 (Qt API)
@@ -103,6 +105,13 @@ def _recent_menu(window: MenuHost, menu: QMenu) -> None:
         menu.addAction("(none)").setEnabled(False)
 
 
+def _add_folder(window: MenuHost) -> None:
+    """An action folder (its clips and descriptors.txt) or a folder of them, chosen in a folder dialog."""
+    folder = QFileDialog.getExistingDirectory(window, "Add actions from a folder (one folder of clips per action)")
+    if folder:
+        window.files.drop_examples([folder])
+
+
 def _split(window: MenuHost) -> None:
     problem = window.timeline.split_at_cursor()
     if problem:
@@ -150,6 +159,7 @@ def _project_menu(window: MenuHost, project: QMenu, acts: dict[str, QAction]) ->
     acts["save_as"] = _add(project, "Save &as…", window.save_as, QKeySequence.StandardKey.SaveAs)
     project.addSeparator()
     acts["add_action"] = _add(project, "Add &action from clips…", window.add_action_dialog)
+    acts["add_folder"] = _add(project, "Add actions from a &folder…", lambda: _add_folder(window))
     acts["add_text_action"] = _add(project, "Add action by &name (text only)…", window.add_text_action_dialog)
     acts["add_videos"] = _add(project, "Add &videos…", window.add_videos_dialog, "Ctrl+I")
     export = project.addMenu("&Export CSV")

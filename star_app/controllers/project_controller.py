@@ -8,7 +8,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import QObject, QTimer
 
 from star_app.project import Project, ProjectError, ProjectSettings
-from star_app.services.media import check_videos
+from star_app.services.media import MediaError, check_videos, read_action_folders
 from star_app.settings import SettingsStore
 from star_app.state.project_state import ProjectState
 from star_model.schema import SOURCE_MANUAL, ClipRef
@@ -92,36 +92,51 @@ class ProjectController(QObject):
 
     # --- files brought in ------------------------------------------------------------------
     def _checked(self, paths: list[str], what: str):
-        """The usable files among ``paths``; one message lists every rejected file and why.
-
-        A drop that mixes usable and unusable files adds the usable ones (the caller adds them
-        as one undoable step); a drop of only unusable files adds nothing.
-        """
+        """The usable files among ``paths``; one message lists every rejected file and why."""
         good, errors = check_videos(paths)
-        if errors:
-            listed = "\n".join(f"• {e}" for e in errors)
-            if good:
-                self._error(f"Cannot add some {what}",
-                            f"{listed}\n\n({len(errors)} of {len(paths)} files not added; "
-                            f"the other {len(good)} were added)")
-            else:
-                nothing = "nothing was added" if len(paths) > 1 else "it was not added"
-                self._error(f"Cannot add {what}", f"{listed}\n\n({nothing} to the project)")
+        self._rejected(errors, len(paths), bool(good), what)
         return good
 
+    def _rejected(self, errors: list[str], dropped: int, added: bool, what: str) -> None:
+        """One message for the rejected files of a drop: a drop that mixes usable and unusable files adds the
+        usable ones (the caller adds them as one undoable step); a drop of only unusable ones adds nothing."""
+        if not errors:
+            return
+        listed = "\n".join(f"• {e}" for e in errors)
+        if added:
+            self._error(f"Cannot add some {what}", f"{listed}\n\n({len(errors)} of {dropped} files not added; "
+                                                   f"the other {dropped - len(errors)} were added)")
+        else:
+            nothing = "nothing was added" if dropped > 1 else "it was not added"
+            self._error(f"Cannot add {what}", f"{listed}\n\n({nothing} to the project)")
+
     def drop_examples(self, paths: list[str], action: str = "") -> Optional[str]:
-        """Dropped clips: examples of ``action``, or a new action; returns the action's name."""
-        good = self._checked(paths, "example clips")
-        if not good:
+        """Dropped clips: examples of ``action``, or a new action; dropped folders: actions (an action folder,
+        its clips and the stage descriptors of its ``descriptors.txt``, or a folder of them). One undo step;
+        returns the (last) action's name."""
+        folders = [p for p in paths if Path(p).is_dir()]
+        found, folder_errors = read_folders(folders)
+        good, errors = check_videos([p for p in paths if not Path(p).is_dir()])
+        self._rejected(errors + folder_errors, len(paths), bool(found or good), "example clips")
+        if not found and not good:
             return None
-        clips = [ClipRef(v.path) for v in good]
+        self.state.undo_stack.beginMacro("Add example clips")
+        names = [self.state.add_action(name, clips, descriptors) for name, clips, descriptors in found]
+        message = f"Added {len(found)} action(s) from folders: {', '.join(names)}"
+        if good:
+            name, message = self._add_clips([ClipRef(v.path) for v in good], action)
+            names.append(name)
+        self.state.undo_stack.endMacro()
+        self._status(message)
+        return names[-1]
+
+    def _add_clips(self, clips: list[ClipRef], action: str) -> tuple[str, str]:
+        """Clips as examples of ``action``, or of a new action; (its name, what was done)."""
         if action and self.state.project.action(action) is not None:
             self.state.add_examples(action, clips)
-            self._status(f"Added {len(clips)} example(s) to {action}")
-            return action
-        name = self.state.add_action(action_name_for([v.path for v in good]), clips)
-        self._status(f"New action {name} with {len(clips)} example(s)")
-        return name
+            return action, f"Added {len(clips)} example(s) to {action}"
+        name = self.state.add_action(action_name_for([c.path for c in clips]), clips)
+        return name, f"New action {name} with {len(clips)} example(s)"
 
     def drop_videos(self, paths: list[str]) -> list[str]:
         """Dropped long videos; returns the added paths."""
@@ -151,3 +166,20 @@ class ProjectController(QObject):
         self._status(f"Added {seg.start_s:.2f}–{seg.end_s:.2f} s of {Path(video).name} as an example of {seg.label}")
         return True
 
+
+def read_folders(folders: list[str]) -> tuple[list[tuple[str, list[ClipRef], list[str]]], list[str]]:
+    """The actions of dropped folders as (name, usable clips, descriptors), and one message per problem."""
+    found: list[tuple[str, list[ClipRef], list[str]]] = []
+    errors: list[str] = []
+    for folder in folders:
+        try:
+            actions = read_action_folders(folder)
+        except MediaError as exc:
+            errors.append(str(exc))
+            continue
+        for act in actions:
+            good, bad = check_videos([c.path for c in act.clips])
+            errors += bad
+            if good:
+                found.append((act.name, [ClipRef(v.path) for v in good], act.descriptors or []))
+    return found, errors

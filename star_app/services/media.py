@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from star_app.project import Video
-from star_model.data.actions_dir import VIDEO_SUFFIXES, is_video_file
-from star_model.errors import VideoError
+from star_model.data.actions_dir import VIDEO_SUFFIXES, is_video_file, load_action, load_actions_dir
+from star_model.errors import ActionsFolderError, VideoError
+from star_model.schema import ActionExamples
 from star_model.video import probe
 
 VIDEO_FILTER = "Videos (" + " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES)) + ")"
@@ -46,3 +47,16 @@ def check_videos(paths: list[str]) -> tuple[list[Video], list[str]]:
         except MediaError as exc:
             errors.append(str(exc))
     return good, errors
+
+
+def read_action_folders(path: str | Path) -> list[ActionExamples]:
+    """The actions of a dropped folder: one action folder (its clips and the stage descriptors of its
+    ``descriptors.txt``, read as ``star-app label`` reads them) or a folder of action folders.
+    Raises MediaError saying why the folder holds no action."""
+    p = Path(path)
+    try:
+        if any(is_video_file(child) for child in p.iterdir()):
+            return [load_action(p)]
+        return load_actions_dir(p)
+    except (ActionsFolderError, OSError) as exc:
+        raise MediaError(str(exc)) from exc

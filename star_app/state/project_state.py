@@ -148,10 +148,12 @@ class ProjectState(QObject):
         """Apply ``change`` (in place) to a copy of the action list, as one undoable step."""
         self._edit(text, ("actions",), change)
 
-    def add_action(self, name: str, examples: list) -> str:
+    def add_action(self, name: str, examples: list, descriptors: Optional[list[str]] = None) -> str:
+        """A new action (its name made unique) with ``examples`` and ``descriptors``; returns its name."""
         name = self.project.unique_action_name(name)
         color = self.project.next_color()
-        self.edit_actions(f"Add action {name}", lambda acts: acts.append(Action(name, color, [], list(examples))))
+        self.edit_actions(f"Add action {name}",
+                          lambda acts: acts.append(Action(name, color, list(descriptors or []), list(examples))))
         return name
 
     def add_examples(self, name: str, examples: list) -> None:

@@ -12,6 +12,9 @@ from star_app.state.current_time import CurrentTime
 from star_app.state.project_state import ProjectState
 from star_model.schema import ClipRef
 
+MIN_EXAMPLE_S = 0.2
+"""The shortest span an example may be trimmed to (about 5 frames at 25 fps)."""
+
 
 def span_text(clip: ClipRef) -> str:
     if clip.start_s is None and clip.end_s is None:
@@ -26,6 +29,8 @@ class ActionEditor(QWidget):
 
     exampleActivated = Signal(str, int)  # action, example index: show it in the player
     generateRequested = Signal(str)  # action: generate descriptors
+    addExamplesRequested = Signal(str)  # action: more example clips from a file dialog
+    problem = Signal(str, str)  # title, text: an edit that was refused, and why
 
     def __init__(self, state: ProjectState, current: CurrentTime, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,6 +38,7 @@ class ActionEditor(QWidget):
         self._current = current
         self.action: str = ""
         self._preview: Optional[tuple[str, int]] = None
+        self._shown: Optional[tuple[str, list[str]]] = None  # the action and descriptors the text box was given
         self.title = QLabel("No action selected")
         self.title.setStyleSheet("font-weight: bold;")
         self.examples = QListWidget()
@@ -43,8 +49,11 @@ class ActionEditor(QWidget):
         self.out_button = self._button("Set out", "Out point at the player's cursor", lambda: self._trim("out"))
         self.clear_button = self._button("Whole clip", "Forget the in/out points", lambda: self._trim("clear"))
         self.remove_button = self._button("Remove", "Remove the example from the action", self._remove)
+        self.add_button = self._button("Add clips…", "More example clips of this action, from files",
+                                       lambda: self.addExamplesRequested.emit(self.action))
         row = QHBoxLayout()
-        for b in (self.preview_button, self.in_button, self.out_button, self.clear_button, self.remove_button):
+        for b in (self.add_button, self.preview_button, self.in_button, self.out_button, self.clear_button,
+                  self.remove_button):
             row.addWidget(b)
         examples_box = QGroupBox("Example clips")
         box_layout = QVBoxLayout(examples_box)
@@ -54,8 +63,11 @@ class ActionEditor(QWidget):
         self.descriptors = QPlainTextEdit()
         self.descriptors.setPlaceholderText("Stage descriptors, one per line, in temporal order (empty: templates)")
         self.descriptors.setMaximumHeight(90)
-        self.apply_button = self._button("Apply", "Keep the edited descriptors", self._apply_descriptors)
-        self.generate_button = self._button("Generate", "Ask the LLM endpoint from Settings (templates when none)",
+        self.descriptors.textChanged.connect(self._update_apply)
+        self.apply_button = self._button("Apply", "Keep the edited descriptors (the project changes only now)",
+                                         self._apply_descriptors)
+        self.generate_button = self._button("Generate", "Ask the LLM endpoint from Settings (templates when none); "
+                                                        "Apply keeps what it wrote",
                                             lambda: self.generateRequested.emit(self.action))
         desc_row = QHBoxLayout()
         desc_row.addStretch(1)
@@ -99,6 +111,7 @@ class ActionEditor(QWidget):
         if action is None:
             self.action = ""
             self.title.setText("No action selected")
+            self._shown = None
             self.descriptors.setPlainText("")
             return
         self.title.setText(action.name)
@@ -107,7 +120,10 @@ class ActionEditor(QWidget):
             item.setToolTip(clip.path)
             self.examples.addItem(item)
         self.examples.setCurrentRow(min(max(row, 0), len(action.examples) - 1))
-        self.descriptors.setPlainText("\n".join(action.descriptors))
+        if self._shown != (action.name, action.descriptors):  # unapplied edits stay while nothing of them changed
+            self._shown = (action.name, list(action.descriptors))
+            self.descriptors.setPlainText("\n".join(action.descriptors))
+        self._update_apply()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -129,25 +145,52 @@ class ActionEditor(QWidget):
             return
         clip = action.examples[index]
         start, end, t = clip.start_s, clip.end_s, round(self._current.time, 3)
-        if what == "in":
-            start, end = t, end if end is None or end > t else None
-        elif what == "out":
-            start, end = start if start is None or start < t else None, t
-        else:
+        if what == "clear":
             start = end = None
-        self._state.set_example_span(self.action, index, start, end)
+        elif what == "in":
+            start = t
+        else:
+            end = t
+        problem = trim_problem(start, end, what)
+        if problem:
+            self.problem.emit("Cannot trim the example", problem)
+        elif (start, end) != (clip.start_s, clip.end_s):
+            self._state.set_example_span(self.action, index, start, end)
 
     def _remove(self) -> None:
         if self.examples.currentRow() >= 0:
             self._state.remove_example(self.action, self.examples.currentRow())
 
     def _apply_descriptors(self) -> None:
-        lines = [line.strip() for line in self.descriptors.toPlainText().splitlines() if line.strip()]
+        lines = self._edited_lines()
         action = self._state.project.action(self.action)
         if action is not None and lines != action.descriptors:
             self._state.update_action(self.action, f"Edit descriptors of {self.action}", descriptors=lines)
+        self._update_apply()
+
+    def _edited_lines(self) -> list[str]:
+        return [line.strip() for line in self.descriptors.toPlainText().splitlines() if line.strip()]
+
+    def _update_apply(self) -> None:
+        action = self._state.project.action(self.action) if self.action else None
+        self.apply_button.setEnabled(action is not None and self._edited_lines() != action.descriptors)
 
     def set_descriptors(self, lines: list[str]) -> None:
-        """Put generated descriptors in the editor and keep them."""
+        """Put generated descriptors in the editor; the project takes them on Apply."""
         self.descriptors.setPlainText("\n".join(lines))
-        self._apply_descriptors()
+
+
+def trim_problem(start: Optional[float], end: Optional[float], what: str) -> str:
+    """Why an example cannot span ``start``–``end`` after setting its ``what`` point ("" when it can)."""
+    if start is None or end is None:
+        span = end if start is None else None
+    else:
+        span = end - start
+    if span is not None and span <= 0:
+        return (f"The in point ({start:.2f} s) would be after the out point ({end:.2f} s). "
+                + ("Move the cursor before the out point, or set the out point later first." if what == "in" else
+                   "Move the cursor after the in point, or set the in point earlier first."))
+    if span is not None and span < MIN_EXAMPLE_S:
+        return (f"The example would last {span:.2f} s, shorter than {MIN_EXAMPLE_S:g} s: too short to show the "
+                "action. Choose points further apart.")
+    return ""

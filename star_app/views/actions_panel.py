@@ -34,7 +34,8 @@ class ActionsPanel(QWidget):
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.currentItemChanged.connect(lambda item, _prev: self.currentActionChanged.emit(self._name(item)))
         self.list.itemDoubleClicked.connect(lambda item: self.rename(self._name(item)))
-        hint = QLabel("Drop example clips here: on empty space for a new action, on an action to add examples.")
+        hint = QLabel("Drop example clips here (on an action: more examples), or action folders "
+                      "(clips + descriptors.txt).")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #707070;")
         add = QPushButton("Add action…")

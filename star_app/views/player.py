@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QStyl
 from star_app.services.decoder import FrameServer
 from star_app.state.current_time import CurrentTime
 from star_app.state.time_view import TimeView
+from star_app.views.scrub_bar import ScrubBar
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -42,6 +43,7 @@ class Player(QWidget):
         self.screen_label.setMinimumSize(240, 160)
         self.screen_label.setStyleSheet("background: #101010; color: #c0c0c0;")
         self.title = QLabel()
+        self.scrub = ScrubBar(current)
         buttons = self._buttons()
         self.speed = QComboBox()
         self.speed.setToolTip("Playback speed ([ slower, ] faster)")
@@ -63,6 +65,7 @@ class Player(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.screen_label, 1)
+        layout.addWidget(self.scrub)
         layout.addLayout(controls)
         self.setEnabled(False)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click on the video takes the keys back from any field
@@ -106,6 +109,7 @@ class Player(QWidget):
         self.pause()
         self._image, self._wanted, self.shown_frame = None, -1, -1
         self.title.setText(title)
+        self.scrub.set_marks(None, None)
         self.screen_label.setPixmap(QPixmap())
         self.setEnabled(path is not None)
         self._server.open(path, fps)

@@ -252,10 +252,14 @@ def configure_llm(window, qtbot, url: str, model: str = "", key: str = "") -> No
 
 
 def generate(window, qtbot, name: str) -> None:
+    """Generate, then Apply (the project takes the descriptors only then)."""
     select_action(window, qtbot, name)
+    before = list(window.state.project.action(name).descriptors)
     qtbot.mouseClick(window.action_editor.generate_button, LEFT)
     assert window.runner.busy and window.runner.name == "Generating descriptors"
     wait_idle(qtbot, window, timeout_s=20)
+    assert window.state.project.action(name).descriptors == before
+    qtbot.mouseClick(window.action_editor.apply_button, LEFT)
 
 
 def test_generate_descriptors_from_a_local_chat_endpoint(actions_window, qtbot, chat_server):
