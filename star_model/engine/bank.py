@@ -37,7 +37,8 @@ ACTIVE_LEVEL = 0.06
 class PrototypeBank:
     """prototypes (N, T, D), the actions' text (prompts (N, D), stages (N, S, D)), their example lengths
     in seconds, the rest text (rest_prompt (D,), rest_stages (S, D)), and the example frames before STAR
-    (support (M, D), of clips support_clips (M,)) for the out-of-domain check (None in older files)."""
+    (support (M, D), of clips support_clips (M,)) for the out-of-domain check (None in older files), and
+    whether every example comes from one video (one_video: then they show one scene only)."""
 
     names: list[str]
     descriptors: list[list[str]]
@@ -51,6 +52,7 @@ class PrototypeBank:
     backbone_id: str
     support: Optional[torch.Tensor] = None
     support_clips: Optional[torch.Tensor] = None
+    one_video: bool = False
 
     def text(self) -> TextBank:
         return TextBank(list(self.names), self.prompts, self.stages)
@@ -66,7 +68,7 @@ class PrototypeBank:
     def save(self, path: Path) -> Path:
         """Write ``path`` (safetensors; names, lengths and sizes in its JSON metadata) atomically."""
         meta = {"format": BANK_FORMAT, "names": self.names, "descriptors": self.descriptors, "lengths": self.lengths,
-                "model_name": self.model_name, "backbone_id": self.backbone_id}
+                "model_name": self.model_name, "backbone_id": self.backbone_id, "one_video": self.one_video}
         tensors = {k: getattr(self, k).contiguous() for k in ("prototypes", "prompts", "stages", "rest_prompt",
                                                               "rest_stages", "support", "support_clips")
                    if getattr(self, k) is not None}
@@ -163,6 +165,7 @@ def build_bank(
         rest_prompt=rest.prompts[0].cpu(), rest_stages=rest.stages[0].cpu(), model_name=model.cfg.name,
         backbone_id=embedder.backbone_id, support=torch.cat(feats).float().cpu() if feats else None,
         support_clips=torch.arange(len(feats)).repeat_interleave(T) if feats else None,
+        one_video=len({Path(c.path).resolve() for a in actions for c in a.clips}) == 1,
     )
 
 

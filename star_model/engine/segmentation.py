@@ -35,6 +35,7 @@ from star_model.engine.domain import domain_check
 from star_model.engine.features import FrameEmbedder, VideoFeatures
 from star_model.engine.fixed import around_fixed, blocked_frames, check_fixed, fixed_labels
 from star_model.engine.logistic import sigmoid
+from star_model.engine.world import known_world
 from star_model.errors import check_cancel
 from star_model.nn.model import STAR
 from star_model.ops.sampling import segment_centres
@@ -245,7 +246,8 @@ def label_features(model: STAR, bank: PrototypeBank, video: VideoFeatures, param
                        _frame_scores(len(video.times), evidence.windows, scores, cut, p_active),
                        fixed_labels([classes[i] for i in cut.labels], video.times, fixed),
                        frame_text_map(model, bank, video.feats), segments,
-                       domain_check(video.feats, bank.support, bank.support_clips))
+                       domain_check(video.feats, bank.support, bank.support_clips, known_world(bank.backbone_id),
+                                    bank.one_video))
 
 
 def label_video(
