@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from star_model.cli.cluster import Job, WorkerSetup, import_ray, label_on_cluster
 from star_model.cli.label_files import load_label_file
 from star_model.cli.options import add_model_options, model_choice
 from star_model.cli.progress_bar import ProgressBar
@@ -40,6 +41,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help=f"labeling rate in frames per second (default {LabelingParams.rate:g})")
     label.add_argument("--tight-examples", action="store_true",
                        help="the example clips are trimmed tightly to the action: keep them whole (default: cut their still ends)")
+    label.add_argument("--cluster", metavar="auto|ADDRESS",
+                       help="label on a Ray cluster ('pip install star-labeler[cluster]'): 'auto' joins the cluster "
+                            "this machine belongs to (else starts Ray here), or give the head's address")
+    label.add_argument("--cpus-per-worker", type=int, default=4, metavar="N",
+                       help="with --cluster and no GPU: CPUs per worker, one model each (default 4)")
     add_model_options(label)
     label.set_defaults(func=_cmd_label)
 
@@ -78,33 +84,71 @@ def examples_from_labels(path: Path, videos: Sequence[Path], k: int,
     return examples_of(picks), rest
 
 
+def _probe_all(todo: Sequence[Path]) -> tuple[list[Job], list[Path]]:
+    """The videos that open, with their lengths, and those that do not (each with an error line)."""
+    jobs, failed = [], []
+    for video in todo:
+        try:
+            jobs.append(Job(video, probe(video).duration_s))
+        except VideoError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed.append(video)
+    return jobs, failed
+
+
+def _done(video: Path, result: LabelResult, out: Path) -> None:
+    n_actions = sum(1 for s in result.segments if s.label != BACKGROUND)
+    print(f"{video.name}: {n_actions} action segments -> {out / (video.stem + '.segments.csv')}")
+
+
+def _label_here(args: argparse.Namespace, actions: list[ActionExamples], jobs: list[Job],
+                params: LabelingParams) -> list[Path]:
+    """Label the videos one by one in this process; the videos that failed."""
+    model, embedder, what = load_model(model_choice(args), args.cache_dir)
+    print(f"model: {what}", file=sys.stderr)
+    bank = build_bank_with_bar(model, embedder, actions, trim_rest=params.trim_rest)
+    failed = []
+    for job in jobs:
+        try:
+            result = label_to_csv(model, embedder, bank, job.video, args.out, params)
+        except VideoError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed.append(job.video)
+            continue
+        _done(job.video, result, args.out)
+    return failed
+
+
+def _label_on_cluster(args: argparse.Namespace, actions: list[ActionExamples], jobs: list[Job],
+                      params: LabelingParams) -> list[Path]:
+    """Label the videos on the Ray cluster ``args.cluster`` (the CSVs written here as results arrive); the
+    videos that failed twice, each with an error line."""
+    def write(video: Path, result: LabelResult) -> None:
+        write_label_csvs(args.out, video.name, result.segments, result)
+        _done(video, result, args.out)
+
+    setup = WorkerSetup.absolute(model_choice(args), args.cache_dir, actions, params)
+    report = label_on_cluster(args.cluster, jobs, setup, write, args.cpus_per_worker)
+    for video, reason in report.failed.items():
+        print(f"error: {video.name}: {reason} (tried {report.attempts[video]} times)", file=sys.stderr)
+    print(f"cluster: {len(report.labeled)} of {len(jobs)} videos labeled by {report.workers} workers in "
+          f"{report.seconds:.1f} s (workers ready in {report.setup_s:.1f} s)", file=sys.stderr)
+    return list(report.failed)
+
+
 def _cmd_label(args: argparse.Namespace) -> int:
+    if args.cluster:
+        import_ray()  # before any work: without Ray, say how to install it
     params = LabelingParams(rate=args.rate, trim_rest=not args.tight_examples)
     if args.actions is not None:
         actions, todo = load_actions_dir(args.actions), list(args.videos)
     else:
         actions, todo = examples_from_labels(args.examples_from, args.videos, args.examples_per_action, args.group)
-    videos = []
-    for video in todo:
-        try:
-            probe(video)
-            videos.append(video)
-        except VideoError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-    failed = len(todo) - len(videos)
-    if not videos:
+    jobs, failed = _probe_all(todo)
+    if not jobs:
         return 2
-    model, embedder, what = load_model(model_choice(args), args.cache_dir)
-    print(f"model: {what}", file=sys.stderr)
-    bank = build_bank_with_bar(model, embedder, actions, trim_rest=params.trim_rest)
     args.out.mkdir(parents=True, exist_ok=True)
-    for video in videos:
-        try:
-            result = label_to_csv(model, embedder, bank, video, args.out, params)
-        except VideoError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        n_actions = sum(1 for s in result.segments if s.label != BACKGROUND)
-        print(f"{video.name}: {n_actions} action segments -> {args.out / (video.stem + '.segments.csv')}")
+    failed += (_label_on_cluster if args.cluster else _label_here)(args, actions, jobs, params)
+    if failed and args.cluster:
+        print(f"failed: {', '.join(v.name for v in failed)}", file=sys.stderr)
     return 2 if failed else 0
