@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox, QSplitter
 
+from star_app.controllers.availability import Availability
 from star_app.controllers.coding_controller import CodingController
 from star_app.controllers.download_controller import DownloadController
 from star_app.controllers.interchange_controller import InterchangeController
@@ -28,6 +29,7 @@ from star_app.state.time_view import TimeView
 from star_app.views.action_editor import ActionEditor
 from star_app.views.actions_panel import ActionsPanel
 from star_app.views.attention_plot import AttentionPlot
+from star_app.views.checklist import Checklist
 from star_app.views.job_status import JobStatus
 from star_app.views.last_result import LastResult
 from star_app.views.player import Player
@@ -83,6 +85,7 @@ class MainWindow(QMainWindow):
         self.review_counter = ReviewCounter(self.review)
         self.prototypes_status = PrototypesStatus(self.state, self.store)
         self.notices = VideoNotices(self.state)
+        self.checklist = Checklist(self.state)
         self.inspector = SegmentInspector(self.state, self.timeline, self.current, self.time_view)
         self.coding_menu = QMenu("&Coding", self)
         self.coding = CodingController(self.state, self.current, self.timeline, self.coding_menu, self.show_status,
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
         self._arrange()
         self._connect()
         self.menu_actions: dict[str, QAction] = build_menus(self)
+        self.availability = Availability(self)
         self._update_title()
         self.settings_ctl.restore_layout()
 
@@ -99,15 +103,20 @@ class MainWindow(QMainWindow):
         left = QSplitter(Qt.Orientation.Vertical, objectName="left")
         for w in (self.actions_panel, self.action_editor, self.videos_panel):
             left.addWidget(w)
-        left.setSizes([260, 300, 180])
+        for k, stretch in enumerate((3, 2, 1)):  # a shorter window takes from the videos list first
+            left.setStretchFactor(k, stretch)
+        left.setSizes([240, 330, 130])
         right = QSplitter(Qt.Orientation.Vertical, objectName="right")
-        for w in (stack(self.notices, self.player), self.plot, stack(self.timeline, self.inspector)):
+        for w in (stack(self.checklist, self.notices, self.player), self.plot, stack(self.timeline, self.inspector)):
             right.addWidget(w)
+        for k, stretch in enumerate((3, 2, 0)):  # a taller window grows the video and the plot, not the timeline
+            right.setStretchFactor(k, stretch)
         right.setSizes([460, 170, 110])
         main = QSplitter(Qt.Orientation.Horizontal, objectName="main")
         main.addWidget(left)
         main.addWidget(right)
         main.setSizes([340, 900])
+        main.setContentsMargins(0, 0, 4, 0)
         self.setCentralWidget(main)
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.last_result)
@@ -132,6 +141,9 @@ class MainWindow(QMainWindow):
         self.timeline.videoChanged.connect(self.notices.set_video)
         self.plot.axisMoved.connect(self.timeline.set_margins)
         self.notices.relabelRequested.connect(self.label_current)
+        self.checklist.actionsRequested.connect(self.add_action_dialog)
+        self.checklist.videosRequested.connect(self.add_videos_dialog)
+        self.checklist.labelRequested.connect(self.label_current)
         self.jobs.reported.connect(self.last_result.show_result)
         self.state.resultsChanged.connect(self._results_changed)
         self.state.actionsChanged.connect(self._refresh_plot)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileD
                                QWidget)
 
 from star_app.editor_menus import speed_entries, time_format_entry
+from star_app.views.guide_dialog import GuideDialog
 
 
 class MenuHost(Protocol):
@@ -63,6 +64,7 @@ SHORTCUTS_HELP = """<table>
 <tr><td>Ctrl+wheel, +/-</td><td>zoom the timeline</td></tr>
 <tr><td>Ctrl+B, Ctrl+L</td><td>build prototypes, label video</td></tr>
 <tr><td>Esc</td><td>cancel the running job or an open coding; the keys go back to the player</td></tr>
+<tr><td>F1</td><td>the guide (Help ▸ Guide)</td></tr>
 </table>"""
 
 
@@ -143,9 +145,9 @@ def build_menus(window: MenuHost) -> dict[str, QAction]:
     _playback_menu(window, bar.addMenu("P&layback"), acts)
     bar.addMenu(window.coding_menu)
     help_menu = bar.addMenu("&Help")
-    _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Keyboard shortcuts", SHORTCUTS_HELP))
-    busy = [acts[k] for k in ("build", "label", "label_all", "demo", "new", "open")]
-    window.runner.busyChanged.connect(lambda running: [a.setEnabled(not running) for a in busy])
+    acts["guide"] = _add(help_menu, "&Guide", lambda: GuideDialog(window).open_beside(), "F1")
+    acts["shortcuts"] = _add(help_menu, "&Keyboard shortcuts",
+                             lambda: QMessageBox.information(window, "Keyboard shortcuts", SHORTCUTS_HELP))
     return acts
 
 

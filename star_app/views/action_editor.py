@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
 from star_app.state.current_time import CurrentTime
@@ -51,10 +51,10 @@ class ActionEditor(QWidget):
         self.remove_button = self._button("Remove", "Remove the example from the action", self._remove)
         self.add_button = self._button("Add clips…", "More example clips of this action, from files",
                                        lambda: self.addExamplesRequested.emit(self.action))
-        row = QHBoxLayout()
-        for b in (self.add_button, self.preview_button, self.in_button, self.out_button, self.clear_button,
-                  self.remove_button):
-            row.addWidget(b)
+        row = QGridLayout()  # two rows of three: the pane stays narrow
+        for k, b in enumerate((self.add_button, self.preview_button, self.remove_button, self.in_button,
+                               self.out_button, self.clear_button)):
+            row.addWidget(b, k // 3, k % 3)
         examples_box = QGroupBox("Example clips")
         box_layout = QVBoxLayout(examples_box)
         box_layout.addWidget(self.examples)
@@ -62,7 +62,7 @@ class ActionEditor(QWidget):
 
         self.descriptors = QPlainTextEdit()
         self.descriptors.setPlaceholderText("Stage descriptors, one per line, in temporal order (empty: templates)")
-        self.descriptors.setMaximumHeight(90)
+        self.descriptors.setMaximumHeight(80)
         self.descriptors.textChanged.connect(self._update_apply)
         self.apply_button = self._button("Apply", "Keep the edited descriptors (the project changes only now)",
                                          self._apply_descriptors)

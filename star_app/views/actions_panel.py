@@ -30,12 +30,14 @@ class ActionsPanel(QWidget):
         self._state = state
         self.list = QListWidget()
         self.list.setAcceptDrops(False)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long names are elided
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.currentItemChanged.connect(lambda item, _prev: self.currentActionChanged.emit(self._name(item)))
         self.list.itemDoubleClicked.connect(lambda item: self.rename(self._name(item)))
-        hint = QLabel("Drop example clips here (on an action: more examples), or action folders "
-                      "(clips + descriptors.txt).")
+        hint = QLabel("Drop clips or action folders here")
+        hint.setToolTip("Example clips on empty space make a new action; on an action, more examples of it. A "
+                        "folder of clips is an action (its descriptors.txt gives the stage descriptors).")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #707070;")
         add = QPushButton("Add action…")
@@ -71,8 +73,8 @@ class ActionsPanel(QWidget):
             n = len(action.examples)
             key = f"   [{action.key}]" if action.key else ""
             item = QListWidgetItem(color_icon(action.color), f"{action.name}{key}   ({n} example{'s' if n != 1 else ''})")
-            item.setToolTip(f"Key {action.key}: start / stop {action.name} at the cursor" if action.key else
-                            "Right-click: coding key, add examples, rename, colour, delete")
+            item.setToolTip(f"{action.name}: " + (f"key {action.key} starts / stops it at the cursor" if action.key else
+                                                    "right-click for coding key, add examples, rename, colour, delete"))
             item.setData(Qt.ItemDataRole.UserRole, action.name)
             self.list.addItem(item)
             if action.name == keep:

@@ -37,6 +37,7 @@ class VideoNotices(QWidget):
         self.model_line = QLabel()
         self.model_line.setStyleSheet("color: #505050;")
         self.model_line.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.model_line.setWordWrap(True)  # a long model description takes two lines, not the window's width
         self.stale_text = QLabel()
         self.relabel_button = QPushButton("Re-label now")
         self.relabel_button.setToolTip("Label this video again (your confirmed and edited segments are kept)")

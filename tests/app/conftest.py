@@ -13,7 +13,7 @@ import pytest
 from shiboken6 import isValid
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMenu, QMessageBox, QWidget
 
 from star_app.services.engine import Engine
 from star_app.settings import AppSettings
@@ -186,4 +186,12 @@ def choose(*texts: str):
             QTimer.singleShot(0, action.trigger)
         finally:
             menu.close()
+    return handle
+
+
+def click_button(text: str):
+    """A ``WhenShown`` handler for a dialog or message box: its button labeled ``text`` is clicked."""
+    def handle(dialog: QWidget) -> None:
+        button = next(b for b in dialog.findChildren(QAbstractButton) if b.text() == text)
+        QTimer.singleShot(0, button.click)
     return handle

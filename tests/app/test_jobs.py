@@ -7,7 +7,8 @@ import time
 from PySide6.QtWidgets import QMessageBox
 
 from star_app.services.engine import Engine
-from tests.app.conftest import ACTIONS, clips, wait_idle
+from star_app.views.quit_question import QUIT
+from tests.app.conftest import ACTIONS, WhenShown, click_button, clips, wait_idle
 
 
 def prepared(make_window, data, engine=None):
@@ -72,7 +73,8 @@ def test_a_failing_worker_shows_a_message_and_the_app_carries_on(make_window, qt
 def test_closing_the_window_while_a_worker_runs_does_not_hang(make_window, qtbot, long_dataset):
     window = prepared(make_window, long_dataset, Engine())
     start_and_wait_for_video_progress(qtbot, window)
+    asked = WhenShown(QMessageBox, click_button(QUIT))  # quitting asks first; the user quits
     t0 = time.monotonic()
     assert window.close()
     assert time.monotonic() - t0 < 3.0
-    assert not window.runner.busy and not window.isVisible()
+    assert asked.done and not window.runner.busy and not window.isVisible()

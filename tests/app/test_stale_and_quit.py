@@ -4,10 +4,11 @@ asks first, and cancels it cleanly when the user quits."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+from star_app.views.quit_question import KEEP, QUIT
 from star_app.views.settings_dialog import SettingsDialog
-from tests.app.conftest import ACTIONS, WhenShown, clips, wait_idle
+from tests.app.conftest import ACTIONS, WhenShown, click_button, clips, wait_idle
 
 
 def make_project(window, data) -> str:
@@ -88,25 +89,18 @@ def test_the_last_job_result_stays_in_the_status_bar(make_window, qtbot, dataset
     assert result.text().startswith("Last job: Building prototypes") or "Prototypes built" in result.text()
 
 
-def click(text: str):
-    def handle(box: QMessageBox) -> None:
-        button = next(b for b in box.findChildren(QPushButton) if b.text() == text)
-        QTimer.singleShot(0, button.click)
-    return handle
-
-
 def test_quitting_while_a_job_runs_asks_and_cancels_it(make_window, qtbot, long_dataset):
     window = make_window()
     video = make_project(window, long_dataset)
     window.menu_actions["label"].trigger()
     assert window.runner.busy
-    asked = WhenShown(QMessageBox, click("Keep working"))
+    asked = WhenShown(QMessageBox, click_button(KEEP))
     window.menu_actions["quit"].trigger()
     qtbot.waitUntil(lambda: asked.done, timeout=5000)
     assert asked.seen[0].text().startswith("Labeling is running")
     assert window.isVisible() and window.runner.busy
 
-    quit_box = WhenShown(QMessageBox, click("Cancel it and quit"))
+    quit_box = WhenShown(QMessageBox, click_button(QUIT))
     window.menu_actions["quit"].trigger()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=15000)
     assert quit_box.done and not window.runner.busy
