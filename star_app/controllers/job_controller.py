@@ -232,6 +232,7 @@ class JobController(QObject):
             return self.engine.fine_tune(model, actions, confirmed, out_dir, progress, cancel, steps)
 
         def done(result: tuple[Path, dict]) -> None:
+            self.reported.emit(f"Retrained {result[1].get('steps', 0)} steps; keep or discard the fine-tuned model")
             decide(*result)
 
         def end(outcome: str) -> None:

@@ -102,6 +102,7 @@ def test_retrain_keep_then_discard(make_window, qtbot, dataset, long_video, shar
     assert m, text
     assert int(m[1]) == len(ACTIONS) and 0.0 <= float(m[2]) <= 100.0 and 0.0 <= float(m[3]) <= 100.0
     assert int(m[4]) == STEPS
+    assert window.last_result.text() == f"Last job: Retrained {STEPS} steps; keep or discard the fine-tuned model"
     assert window.project_settings.retrain_steps == STEPS  # the step count is a setting of the project
 
     # Keep: the project switches to the fine-tuned checkpoint, which exists and loads

@@ -33,7 +33,8 @@ def change_rate_in_settings(window, qtbot, rate: float) -> None:
     assert seen, "the Settings dialog did not open"
 
 
-def test_labels_made_with_other_settings_are_stale_until_relabel_now(make_window, qtbot, dataset, shared_engine):
+def test_labels_made_with_other_settings_are_stale_until_relabel_now(make_window, qtbot, dataset, shared_engine,
+                                                                   tmp_path):
     window = make_window(shared_engine)
     make_project(window, dataset)
     notices = window.notices
@@ -53,6 +54,12 @@ def test_labels_made_with_other_settings_are_stale_until_relabel_now(make_window
     assert window.runner.busy
     wait_idle(qtbot, window)
     assert window.last_message == ("", ""), window.last_message
+    assert not notices.stale_box.isVisible()
+
+    window.jobs.keep_checkpoint(tmp_path / "run-1" / "best.safetensors")  # what Keep does after a retrain
+    assert notices.stale_box.isVisible() and "the model changed" in notices.stale_text.text()
+    assert window.prototypes_status.text().startswith("Prototypes out of date")
+    window.menu_actions["undo"].trigger()
     assert not notices.stale_box.isVisible()
 
 
