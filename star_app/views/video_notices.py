@@ -73,7 +73,8 @@ class VideoNotices(QWidget):
         far = domain is not None and domain.far
         if far:
             self.far_text.setText(
-                f"This video looks far from your examples: its frames are {domain.ratio:.1f}× as far from them as "
-                f"the examples are from each other (warning from {domain.far_ratio:g}×). Its labels are likely "
-                f"wrong. The model {setup.knows}. Add examples from videos like this one, or choose another model.")
+                f"This video looks far from what the model and your examples know: its frames are "
+                f"{domain.ratio:.1f}× as far from that footage as usual (warning from {domain.far_ratio:g}×). Its "
+                f"labels are likely wrong. The model {setup.knows}. Add examples from videos like this one, or "
+                f"choose another model.")
         self.far_box.setVisible(far)

@@ -102,7 +102,7 @@ def test_a_video_far_from_the_examples_gets_a_visible_warning(make_window, qtbot
     window.videos_panel.select(far)
     assert window.current_video == far and window.notices.far_box.isVisible()
     text = window.notices.far_text.text()
-    assert "far from your examples" in text and "synthetic action world" in text
+    assert "far from what the model and your examples know" in text and "synthetic action world" in text
     ratio = window.state.results[far].domain.ratio
     assert f"{ratio:.1f}×" in text and ratio >= window.state.results[far].domain.far_ratio
     assert window.state.results[near].domain.ratio < ratio / 2
