@@ -143,7 +143,7 @@ def connect(ray: ModuleType, address: str) -> bool:
         return False
     if address != "auto":
         check_reachable(address)
-    ray.init(address=None if address == "auto" else address, include_dashboard=False, log_to_driver=False,
+    ray.init(address=None if address == "auto" else address, include_dashboard=False,
              logging_level=logging.WARNING)
     return True
 
