@@ -1,10 +1,10 @@
-"""Status-bar label: how the last job ended ("Last job: Labeled 2 video(s): 31 segments (14:02)"), kept after
-later status messages replace the temporary one, so a result the user missed can still be read."""
+"""Status-bar label: how the last job ended ("Last job: Labeled 2 video(s): 31 segments"; its tooltip says when),
+kept after later status messages replace the temporary one, so a result the user missed can still be read."""
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -30,7 +30,7 @@ class LastResult(QLabel):
     def text(self) -> str:  # the whole text, whatever the width shows
         return self.full_text
 
-    def sizeHint(self):  # noqa: N802 (Qt API)
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         hint = super().sizeHint()
         hint.setWidth(min(self.fontMetrics().horizontalAdvance(self.full_text) + 8, self.maximumWidth()))
         return hint
