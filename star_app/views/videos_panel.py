@@ -21,10 +21,13 @@ class VideosPanel(QWidget):
         self.list = QListWidget()
         self.list.setAcceptDrops(False)
         self.list.currentItemChanged.connect(lambda item, _p: self.currentVideoChanged.emit(self._path(item)))
+        self.list.currentItemChanged.connect(lambda item, _p: self.remove_button.setEnabled(item is not None))
         add = QPushButton("Add videos…")
         add.clicked.connect(self.addRequested)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self._remove)
+        self.remove_button.setToolTip("Remove the selected video from the project (its file stays)")
+        self.remove_button.setEnabled(False)
         row = QHBoxLayout()
         row.addWidget(add)
         row.addWidget(self.remove_button)
@@ -63,6 +66,7 @@ class VideosPanel(QWidget):
             if video.path == keep:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+        self.remove_button.setEnabled(bool(self.current))
         if self.current != keep:
             self.currentVideoChanged.emit(self.current)
 

@@ -27,6 +27,7 @@ def test_the_checklist_leads_from_actions_to_labels(make_window, qtbot, dataset,
     assert "Open a video" in acts["play"].toolTip()
     assert not window.player.play_button.isEnabled()
     assert not checklist.label_button.isEnabled() and "Add an action" in checklist.label_button.toolTip()
+    assert not window.videos_panel.remove_button.isEnabled()
 
     drop_files(window.actions_panel, [dataset / ACTIONS[0], dataset / ACTIONS[1]])
     assert ticked(window) == [True, False, False]
@@ -37,6 +38,7 @@ def test_the_checklist_leads_from_actions_to_labels(make_window, qtbot, dataset,
     assert ticked(window) == [True, True, False]
     assert acts["label"].isEnabled() and acts["play"].isEnabled() and checklist.label_button.isEnabled()
     assert window.player.play_button.isEnabled()
+    assert window.videos_panel.remove_button.isEnabled()
 
     qtbot.mouseClick(checklist.label_button, LEFT)
     assert window.runner.busy and not acts["build"].isEnabled()
