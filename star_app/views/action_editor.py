@@ -151,7 +151,7 @@ class ActionEditor(QWidget):
             start = t
         else:
             end = t
-        problem = trim_problem(start, end, what)
+        problem = trim_problem(start or 0.0, end if end is not None else self._current.duration, what)
         if problem:
             self.problem.emit("Cannot trim the example", problem)
         elif (start, end) != (clip.start_s, clip.end_s):
@@ -180,17 +180,14 @@ class ActionEditor(QWidget):
         self.descriptors.setPlainText("\n".join(lines))
 
 
-def trim_problem(start: Optional[float], end: Optional[float], what: str) -> str:
-    """Why an example cannot span ``start``–``end`` after setting its ``what`` point ("" when it can)."""
-    if start is None or end is None:
-        span = end if start is None else None
-    else:
-        span = end - start
-    if span is not None and span <= 0:
+def trim_problem(start: float, end: float, what: str) -> str:
+    """Why an example cannot span ``start``–``end`` seconds of its clip after its ``what`` point ("in", "out",
+    "clear") was set ("" when it can)."""
+    if what != "clear" and end <= start:
         return (f"The in point ({start:.2f} s) would be after the out point ({end:.2f} s). "
                 + ("Move the cursor before the out point, or set the out point later first." if what == "in" else
                    "Move the cursor after the in point, or set the in point earlier first."))
-    if span is not None and span < MIN_EXAMPLE_S:
-        return (f"The example would last {span:.2f} s, shorter than {MIN_EXAMPLE_S:g} s: too short to show the "
-                "action. Choose points further apart.")
+    if what != "clear" and end - start < MIN_EXAMPLE_S:
+        return (f"The example would last {end - start:.2f} s, shorter than {MIN_EXAMPLE_S:g} s: too short to show "
+                "the action. Choose points further apart.")
     return ""

@@ -76,6 +76,13 @@ def test_an_in_point_after_the_out_point_is_refused_with_a_message(previewing, q
     assert (example(window).start_s, example(window).end_s) == (None, 0.8)
     set_at(window, qtbot, 0.3, editor.in_button)
     assert (example(window).start_s, example(window).end_s) == (0.3, 0.8)
+    qtbot.mouseClick(editor.clear_button, LEFT)
+    window.last_message = ("", "")
+    set_at(window, qtbot, window.current.duration - 0.05, editor.in_button)  # 0.05 s before the clip's end
+    assert window.last_message[0] == "Cannot trim the example" and "shorter" in window.last_message[1]
+    set_at(window, qtbot, 0.0, editor.out_button)  # an out point at the clip's start
+    assert "after the out point" in window.last_message[1]
+    assert (example(window).start_s, example(window).end_s) == (None, None)
 
 
 def test_add_clips_to_an_action_from_a_file_dialog(make_window, qtbot, dataset, monkeypatch):
