@@ -116,12 +116,15 @@ class LabelingParams:
 class ModelChoice:
     """Which model runs: a shipped config name or JSON path (None: the bundled default), open_clip
     weights for its towers (a tag or a file), or a STAR checkpoint (which carries its own config);
-    and the device (``auto``, ``cpu`` or ``cuda``)."""
+    and the device (``auto``, ``cpu`` or ``cuda``). ``fast_cpu``: on the CPU, embed frames with the
+    faster approximate image tower (int8 for ViT towers, bf16 for ResNet towers where the CPU has
+    bf16; features within cosine 0.99 of fp32, cached apart from them; ``star_model.nn.fast``)."""
 
     model: Optional[str] = None
     pretrained: Optional[str] = None
     checkpoint: Optional[str] = None
     device: str = "auto"
+    fast_cpu: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Frame embedding with decoding overlapped with compute, and the on-disk feature cache.
 
-A background thread decodes (PyAV, resized at decode time) into a bounded queue while
+A background thread decodes (PyAV, resized at decode time) into a bounded buffer while
 the calling thread embeds batches with the CLIP image tower, so the slower of the two
-sets the pace. Features are cached on disk (platformdirs' cache dir, or
+sets the pace; the two share the CPU as :mod:`star_model.engine.pipeline` describes. Features are cached on disk (platformdirs' cache dir, or
 ``$STAR_CACHE_DIR``) keyed by the file's content, the backbone's identity and the
 sampling (rate, or clip span and T); a damaged cache entry is recomputed, never trusted.
 """
@@ -12,12 +12,11 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 import platformdirs
@@ -26,14 +25,13 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from star_model.errors import check_cancel
+from star_model.engine.pipeline import END, FramePipe, ThreadShare, buffer_frames, produce
+from star_model.nn.fast import fast_image_encoder
 from star_model.nn.model import STAR
 from star_model.schema import CancelFn, LabelingParams, ProgressFn, atomic_write, report
 from star_model.video import VideoReader, content_hash
 
 log = logging.getLogger(__name__)
-
-_END = object()
-
 
 def default_cache_dir() -> Path:
     """``$STAR_CACHE_DIR`` or the platform's user cache dir, ``.../star-labeler/features``."""
@@ -104,7 +102,9 @@ class FrameEmbedder:
     """Embeds sampled frames of videos and clips with a model's image tower, with caching.
 
     ``decoded`` and ``embedded`` count frames per path, so callers (and tests) can see
-    what was really decoded or embedded rather than read from the cache.
+    what was really decoded or embedded rather than read from the cache. ``fast`` embeds with
+    :func:`star_model.nn.fast.fast_image_encoder` where one exists (approximate features, cached
+    apart from the fp32 ones; ``self.fast`` is None where there is none and fp32 runs).
     """
 
     def __init__(
@@ -112,13 +112,15 @@ class FrameEmbedder:
         model: STAR,
         cache: Optional[FeatureCache] = None,
         batch_size: int = 32,
-        queue_frames: int = 96,
+        buffer_mb: float = 32.0,
+        fast: bool = False,
     ) -> None:
         self.model = model
         self.cache = cache if cache is not None else FeatureCache()
         self.batch_size = batch_size
-        self.queue_frames = queue_frames
-        self.backbone_id = backbone_fingerprint(model)
+        self.queue_frames = buffer_frames(batch_size, model.backbone.image_size, buffer_mb)
+        self.fast = fast_image_encoder(model.backbone, self.device) if fast else None
+        self.backbone_id = backbone_fingerprint(model) + (f"+{self.fast.mode}" if self.fast is not None else "")
         self.decoded: Counter[str] = Counter()
         self.embedded: Counter[str] = Counter()
         self._memory: dict[str, torch.Tensor] = {}
@@ -131,60 +133,48 @@ class FrameEmbedder:
     def embed_images(self, images: np.ndarray) -> torch.Tensor:
         """images: (N, H, W, 3) uint8 RGB -> (N, D) float32 features on the CPU."""
         x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device).permute(0, 3, 1, 2)
-        return self.model.backbone.encode_images(x).float().cpu()
-
-    def _decode_into(self, frames: Iterator, out: queue.Queue, stop: threading.Event) -> None:
-        try:
-            for frame in frames:
-                while not stop.is_set():
-                    try:
-                        out.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            out.put(_END)
-        except BaseException as exc:  # delivered to the consumer, which re-raises it
-            out.put(exc)
+        encoder = self.fast if self.fast is not None else self.model.backbone
+        return encoder.encode_images(x).float().cpu()
 
     def _stream(self, reader: VideoReader, rate: Optional[float], start_s, end_s, total: int,
                 progress: Optional[ProgressFn], cancel: Optional[CancelFn], label: str):
-        """Decode in a background thread and embed batches here -> (indices (F,), times (F,), feats (F, D))."""
+        """Decode in a background thread and embed batches here -> (indices (F,), times (F,), feats (F, D)).
+
+        The two share the CPU as :mod:`star_model.engine.pipeline` describes; the features do not depend on it."""
         size = self.model.backbone.image_size
         frames = reader.frames(rate=rate, start_s=start_s, end_s=end_s, size=size)
-        q: queue.Queue = queue.Queue(maxsize=self.queue_frames)
-        stop = threading.Event()
-        worker = threading.Thread(target=self._decode_into, args=(frames, q, stop), daemon=True, name="star-decode")
-        worker.start()
+        pipe = FramePipe(self.queue_frames, low=self.batch_size)
+        worker = threading.Thread(target=produce, args=(frames, pipe), daemon=True, name="star-decode")
+        share = ThreadShare()
         indices: list[int] = []
         times: list[float] = []
         chunks: list[torch.Tensor] = []
-        batch: list[np.ndarray] = []
         key = str(reader.path)
+        worker.start()
         try:
-            while True:
+            done = False
+            while not done:
                 check_cancel(cancel)
-                try:
-                    item = q.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                if isinstance(item, BaseException):
-                    raise item
-                if item is not _END:
+                items = pipe.take(self.batch_size, timeout=0.1)
+                batch: list[np.ndarray] = []
+                for item in items:
+                    if isinstance(item, BaseException):
+                        raise item
+                    if item is END:
+                        done = True
+                        break
                     indices.append(item.index)
                     times.append(item.time_s)
                     batch.append(item.image)
-                    self.decoded[key] += 1
-                if batch and (len(batch) >= self.batch_size or item is _END):
-                    chunks.append(self.embed_images(np.stack(batch)))
+                if batch:
+                    self.decoded[key] += len(batch)
+                    images = np.stack(batch)
+                    chunks.append(share.run(share.threads_for(pipe), lambda: self.embed_images(images)))
                     self.embedded[key] += len(batch)
-                    batch = []
                     report(progress, len(indices), max(total, len(indices)), label)
-                if item is _END:
-                    break
         finally:
-            stop.set()
+            share.restore()
+            pipe.close()
             worker.join(timeout=5)
         dim = self.model.cfg.embed_dim
         feats = torch.cat(chunks) if chunks else torch.zeros(0, dim)

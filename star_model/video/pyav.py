@@ -20,11 +20,29 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger("star_model.video")
 
+SMALL_FRAME_PIXELS = 640 * 480
+"""Frames of at most this many pixels are decoded on one thread: frame threading there costs more
+CPU than it saves (about 2x for 112-pixel H.264) and competes with the embedding threads."""
+
 
 def _reason(exc: Exception) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     tail = str(exc).split("last error log: ", 1)
     return text[:1].lower() + text[1:] + (f": {tail[1]}" if len(tail) == 2 else "")
+
+
+_SWS_THREADS = [True]  # False once this PyAV turns out to have no ``threads`` argument
+
+
+def _rgb24(frame: Any, **kwargs: Any) -> np.ndarray:
+    """The frame as (H, W, 3) uint8 RGB. swscale on one thread: its default thread pool gives the
+    same pixels but costs more CPU than it saves (about 5x on 112-pixel frames)."""
+    if _SWS_THREADS[0]:
+        try:
+            return frame.to_ndarray(format="rgb24", threads=1, **kwargs)
+        except TypeError:  # an older PyAV
+            _SWS_THREADS[0] = False
+    return frame.to_ndarray(format="rgb24", **kwargs)
 
 
 class PyAVSource(_Base):
@@ -104,6 +122,8 @@ class PyAVSource(_Base):
     def raw(self, start_s: float | None, end_s: float | None) -> Iterator[Raw]:
         container = self._open()
         stream = container.streams.video[0]
+        if stream.codec_context.width * stream.codec_context.height <= SMALL_FRAME_PIXELS:
+            stream.codec_context.thread_count = 1  # threads cost more than they save on small frames
         stream.thread_type = "AUTO"
         seeked = False
         if start_s is not None and start_s > SEEK_MIN_S:
@@ -197,9 +217,9 @@ class PyAVSource(_Base):
         tw, th = target_size(*((h, w) if quarter else (w, h)), size)
         cw, ch = (th, tw) if quarter else (tw, th)
         if (cw, ch) == (w, h):
-            img = frame.to_ndarray(format="rgb24")
+            img = _rgb24(frame)
         else:
-            img = frame.to_ndarray(format="rgb24", width=cw, height=ch, interpolation="AREA")
+            img = _rgb24(frame, width=cw, height=ch, interpolation="AREA")
         if rot:
             img = np.rot90(img, k=rot // 90)
         return np.ascontiguousarray(img)
