@@ -6,7 +6,7 @@ the decoder preempts one of them, and every parallel region then waits for the p
 So decoding runs in bursts (the pipe fills to ``capacity``, then the decoder pauses until the
 consumer has drained it to ``low``; a deep buffer makes the bursts long and rare), and
 :class:`ThreadShare` gives the embedding all cores while the decoder is paused and one core fewer
-while it runs. What is decoded and embedded, in which batches and order, does not depend on it.
+while it runs a burst that is not short beside a batch. What is decoded and embedded, in which batches and order, does not depend on it.
 """
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ class FramePipe:
         self._paused = False
         self._finished = False
         self._closed = False
+        self._made = 0
+        self._busy_s = 0.0
 
     @property
     def decoding(self) -> bool:
@@ -40,8 +42,16 @@ class FramePipe:
         with self._cond:
             return not (self._paused or self._finished or self._closed)
 
-    def put(self, item: Any) -> bool:
-        """Append ``item``; waits while paused. False once closed."""
+    @property
+    def burst_s(self) -> float | None:
+        """Seconds the producer needs to fill the pipe from now, at its measured rate (None before it has one)."""
+        with self._cond:
+            if self._made < 4 or self._busy_s <= 0:
+                return None
+            return (self.capacity - len(self._items)) * self._busy_s / self._made
+
+    def put(self, item: Any, busy_s: float = 0.0) -> bool:
+        """Append ``item`` (``busy_s``: the time spent making it); waits while paused. False once closed."""
         with self._cond:
             while self._paused and not self._closed:
                 self._cond.wait(0.1)
@@ -50,6 +60,8 @@ class FramePipe:
             self._items.append(item)
             if item is END or isinstance(item, BaseException):
                 self._finished = True
+            else:
+                self._made, self._busy_s = self._made + 1, self._busy_s + busy_s
             if len(self._items) >= self.capacity:
                 self._paused = True
             self._cond.notify_all()
@@ -84,32 +96,45 @@ class FramePipe:
 def produce(frames: Iterator[Any], pipe: FramePipe) -> None:
     """The producer thread's body: every frame, then ``END``; an exception is handed over as an item."""
     try:
+        start = time.perf_counter()
         for frame in frames:
-            if not pipe.put(frame):
+            if not pipe.put(frame, time.perf_counter() - start):
                 return
+            start = time.perf_counter()
         pipe.put(END)
     except BaseException as exc:  # delivered to the consumer, which re-raises it
         pipe.put(exc)
 
 
 class ThreadShare:
-    """torch's intra-op thread count per batch: all of them while the decoder is paused, one fewer while it
-    runs. Batches keep their size whatever the count (features do not depend on the timing: the thread count
-    does not change them, a different partition into batches could in the last bits). Restores the count
-    it found on ``restore``."""
+    """torch's intra-op thread count per batch: all of them, except one fewer while the decoder runs a
+    burst that is not short beside the batch (a quarter of its time or more; a short burst costs less
+    than a batch on fewer threads). The first batch runs on all threads and measures them. Batches keep their size whatever the count (a different partition
+    into batches could change the features in the last bits; on this CPU the thread count does not at
+    32 frames). Restores the count it found on ``restore``."""
 
     def __init__(self) -> None:
         self.threads = torch.get_num_threads()
+        self.batch_s: float | None = None  # the last batch's time on all threads
 
     def threads_for(self, pipe: FramePipe) -> int:
         """Threads for the next batch."""
-        return self.threads - 1 if self.threads > 1 and pipe.decoding else self.threads
+        if self.threads <= 1 or not pipe.decoding:
+            return self.threads
+        if self.batch_s is None:  # the first batch runs on all threads, and measures them
+            return self.threads
+        burst_s = pipe.burst_s
+        return self.threads if burst_s is not None and burst_s < 0.25 * self.batch_s else self.threads - 1
 
     def run(self, threads: int, fn: Callable[[], Any]) -> Any:
         """``fn()`` on ``threads`` intra-op threads."""
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-        return fn()
+        start = time.perf_counter()
+        out = fn()
+        if threads == self.threads:
+            self.batch_s = time.perf_counter() - start
+        return out
 
     def restore(self) -> None:
         if torch.get_num_threads() != self.threads:

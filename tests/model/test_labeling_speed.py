@@ -59,8 +59,14 @@ def test_pipe_hands_over_an_error_and_close_stops_the_producer() -> None:
 def test_thread_share_gives_a_core_to_the_decoder_and_restores() -> None:
     before = torch.get_num_threads()
     share = ThreadShare()
-    pipe = FramePipe(capacity=4, low=1)
-    assert share.threads_for(pipe) == (before - 1 if before > 1 else before)  # decoding
+    pipe = FramePipe(capacity=40, low=1)
+    assert share.threads_for(pipe) == before  # the first batch measures all threads
+    share.run(before, lambda: time.sleep(0.01))
+    for _ in range(4):
+        pipe.put(0, busy_s=0.1)  # a slow decoder: a long burst ahead
+    assert share.threads_for(pipe) == (before - 1 if before > 1 else before)
+    share.batch_s = 100.0  # a long batch: the burst is short beside it
+    assert share.threads_for(pipe) == before
     pipe.put(END)
     assert share.threads_for(pipe) == before  # finished
     assert share.run(1, torch.get_num_threads) == 1
