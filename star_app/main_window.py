@@ -22,6 +22,7 @@ from star_app.services.decoder import FrameServer
 from star_app.services.jobs import JobRunner
 from star_app.services.media import VIDEO_FILTER, MediaError, check_video
 from star_app.project import ProjectSettings
+from star_app.project_check import bounded_name
 from star_app.settings import AppSettings, SettingsStore
 from star_app.state.current_time import CurrentTime
 from star_app.state.project_state import ProjectState
@@ -279,7 +280,10 @@ class MainWindow(QMainWindow):
                                         "Name of the action (it is labeled from its name and stage descriptors "
                                         "until you add example clips):")
         if ok and name.strip():
-            self.actions_panel.select(self.state.add_action(name.strip(), []))
+            name, note = bounded_name(name.strip())
+            if note:
+                self.show_error("Action name shortened", note)
+            self.actions_panel.select(self.state.add_action(name, []))
 
     def add_videos_dialog(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Add long videos", "", VIDEO_FILTER)

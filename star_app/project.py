@@ -6,8 +6,11 @@ settings: its model, labeling parameters and Retrain's steps, and what each vide
 labeled with) and the files beside it: ``prototypes.safetensors`` (written by the
 services) and ``labels/*.npz`` (the per-frame labeling results, :func:`save_results`).
 ``project.json`` carries ``schema_version``; version 1 files (whose settings were
-only a record) are read and upgraded, a file of another version is refused with a message. Every write is atomic (:func:`star_model.schema.atomic_write`), so a crash
-mid-write leaves the previous file intact.
+only a record) are read and upgraded, a file of another version is refused with a message. Every value is
+checked before the app sees it (:func:`star_app.project_check.check_project`): a malformed file is refused
+with a message naming the bad field, never a crash. Every write is atomic (:func:`star_model.schema.atomic_write`),
+so a crash mid-write leaves the previous file intact. The prototypes file carries the key of what it was built
+from in its own metadata (:func:`prototypes_key`), so it is never taken for prototypes of other actions.
 
 The example clips, segments and labeling results are star_model's own schema types.
 """
@@ -25,6 +28,7 @@ from typing import Any, Optional
 import numpy as np
 
 from star_app.model_setup import ModelSetup
+from star_app.project_check import CheckError, check_project
 from star_model.schema import (ActionExamples, ClipRef, DomainCheck, LabelingParams, LabelResult, ModelChoice,
                                Segment, atomic_write)
 
@@ -34,6 +38,9 @@ SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 PROJECT_FILE = "project.json"
 PROTOTYPES_FILE = "prototypes.safetensors"
+PROTOTYPES_KEY = "signature"
+"""The metadata entry of the prototypes file that holds the key it was built for (the engine writes it)."""
+MAX_PROJECT_BYTES = 256 * 2**20
 SUFFIX = ".star"
 
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46a0a0", "#f032e6",
@@ -97,8 +104,9 @@ class ProjectSettings:
 @dataclass
 class Project:
     """Everything a project holds. ``labeled_with``: per video, the stamp of what it was last labeled with
-    (:func:`star_app.provenance.stamp`); ``bank_signature``: the key of the saved prototypes; ``folder``
-    is where it was last saved (not serialised)."""
+    (:func:`star_app.provenance.stamp`). Not serialised: ``bank_signature``, the key of the prototypes built
+    last (read from the prototypes file on load); ``folder``, where it was last saved; ``repairs``, what
+    loading had to repair in the file (said to the user)."""
 
     name: str = "untitled"
     actions: list[Action] = field(default_factory=list)
@@ -108,6 +116,7 @@ class Project:
     labeled_with: dict[str, dict[str, str]] = field(default_factory=dict)
     bank_signature: Optional[str] = None
     folder: Optional[Path] = None
+    repairs: list[str] = field(default_factory=list)
 
     def action(self, name: str) -> Optional[Action]:
         return next((a for a in self.actions if a.name == name), None)
@@ -155,7 +164,6 @@ def to_dict(project: Project) -> dict[str, Any]:
         "annotations": {k: [asdict(s) for s in v] for k, v in project.annotations.items()},
         "settings": project.settings.to_dict(),
         "labeled_with": project.labeled_with,
-        "bank_signature": project.bank_signature,
     }
 
 
@@ -168,6 +176,11 @@ def from_dict(data: dict[str, Any], folder: Optional[Path] = None) -> Project:
                            f"versions {', '.join(map(str, READABLE_VERSIONS))} only (was it written by a newer "
                            "release?)")
     try:
+        repairs = check_project(data)
+    except CheckError as exc:
+        raise ProjectError(f"{where} cannot be opened: {exc}. Correct that value in the file (or restore a "
+                           "backup) and open it again") from exc
+    try:
         actions = [Action(a["name"], a["color"], list(a.get("descriptors", [])),
                           [ClipRef(**e) for e in a.get("examples", [])], a.get("key", "")) for a in data["actions"]]
         return Project(
@@ -177,8 +190,9 @@ def from_dict(data: dict[str, Any], folder: Optional[Path] = None) -> Project:
             annotations={k: [Segment(**s) for s in v] for k, v in data.get("annotations", {}).items()},
             settings=_settings(data.get("settings", {}), version),
             labeled_with={k: dict(v) for k, v in data.get("labeled_with", {}).items()},
-            bank_signature=data.get("bank_signature"),
+            bank_signature=prototypes_key(folder / PROTOTYPES_FILE) if folder else None,
             folder=folder,
+            repairs=repairs,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProjectError(f"{where} is not a valid STAR Labeler project ({exc})") from exc
@@ -235,16 +249,37 @@ def load_project(path: Path) -> Project:
     folder = project_folder(path)
     file = folder / PROJECT_FILE
     try:
+        if file.stat().st_size > MAX_PROJECT_BYTES:
+            raise ProjectError(f"{file} is {file.stat().st_size / 2**20:.0f} MB; a project file is at most "
+                               f"{MAX_PROJECT_BYTES // 2**20} MB (is it a project file?)")
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ProjectError(f"{folder} is not a STAR Labeler project (no {PROJECT_FILE})") from exc
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{file} is not UTF-8 text (byte {exc.start}); is it a project file?") from exc
     except OSError as exc:
         raise ProjectError(f"cannot read {file}: {exc.strerror or exc}") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProjectError(f"{file} is not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+    except RecursionError as exc:
+        raise ProjectError(f"{file} is nested too deeply to be a project file") from exc
     return from_dict(data, folder)
+
+
+def prototypes_key(path: Path) -> Optional[str]:
+    """The key the prototypes file ``path`` was built for (its safetensors metadata, read without loading
+    the tensors); None when there is no file, it cannot be read, or it predates keys (then it is rebuilt)."""
+    try:
+        with open(path, "rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(size)) if 0 < size <= 2**24 else None
+    except (OSError, ValueError, RecursionError):
+        return None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    key = meta.get(PROTOTYPES_KEY) if isinstance(meta, dict) else None
+    return key if isinstance(key, str) else None
 
 
 def save_results(path: Path, result: LabelResult) -> None:

@@ -13,15 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import platformdirs
 from PySide6.QtCore import QObject, Signal
 
 from star_app.model_setup import ModelSetup
-from star_model.schema import atomic_write_text
+from star_app.project_check import CheckError, flag, items, obj, text, whole
+from star_model.schema import atomic_write, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -55,25 +56,62 @@ def settings_path() -> Path:
     return config_dir() / "settings.json"
 
 
+MAX_SETTINGS_BYTES = 16 * 2**20
+FIELD_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "device": lambda v, w: text(v, w, 64, empty=False),
+    "new_project_model": lambda v, w: ModelSetup.from_dict({k: text(x, f"{w}.{k}", 4096)
+                                                            for k, x in obj(v, w).items()}),
+    "model_chosen": flag,
+    "llm_url": lambda v, w: text(v, w, 4096),
+    "llm_model": lambda v, w: text(v, w, 256),
+    "llm_key": lambda v, w: text(v, w, 4096),
+    "autosave_s": lambda v, w: whole(v, w, 0, 24 * 3600),
+    "recent": lambda v, w: [text(x, f"{w}[{k}]", 4096, empty=False) for k, x in enumerate(items(v, w)[:MAX_RECENT])],
+    "time_as_frames": flag,
+    "layout": lambda v, w: {text(k, f"{w} key", 256): text(x, f"{w}[{k!r}]", 2**20) for k, x in obj(v, w).items()},
+}
+"""How each field of the settings file is read: its value checked (a CheckError names what is wrong)."""
+
+
 def load_settings() -> AppSettings:
-    """The saved settings, or the defaults when there are none or they cannot be read."""
+    """The saved settings, or the defaults when there are none; a file that cannot be read, or a field that
+    is not what it must be, gives the defaults (for that field) with a warning, and the file is kept as
+    ``settings.json.bad`` (it is rewritten whole on the next change)."""
     path = settings_path()
     try:
+        if path.stat().st_size > MAX_SETTINGS_BYTES:
+            raise ValueError(f"it is {path.stat().st_size} bytes, more than a settings file can be")
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return AppSettings()
-    except (OSError, json.JSONDecodeError) as exc:
-        log.warning("cannot read settings %s (%s); using defaults", path, exc)
+    except (OSError, ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deeply
+        _keep_bad(path, f"cannot be read ({type(exc).__name__}: {exc})")
         return AppSettings()
-    known = {f.name for f in fields(AppSettings)}
+    if not isinstance(data, dict):
+        _keep_bad(path, f"holds {type(data).__name__}, not an object of settings")
+        return AppSettings()
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, check in FIELD_CHECKS.items():
+        if name in data:
+            try:
+                values[name] = check(data[name], name)
+            except (CheckError, ValueError, TypeError) as exc:
+                problems.append(str(exc))
+    if problems:
+        _keep_bad(path, "has values the app cannot use: " + "; ".join(problems))
+    return AppSettings(**values)
+
+
+def _keep_bad(path: Path, why: str) -> None:
+    """Warn that the settings file ``why``, and keep a copy of it beside it (``settings.json.bad``)."""
+    bad = path.with_name(path.name + ".bad")
     try:
-        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-        if "new_project_model" in values:
-            values["new_project_model"] = ModelSetup.from_dict(values["new_project_model"])
-        return AppSettings(**values)
-    except (AttributeError, TypeError, ValueError) as exc:
-        log.warning("settings %s are invalid (%s); using defaults", path, exc)
-        return AppSettings()
+        raw = path.read_bytes()
+        atomic_write(bad, lambda tmp: tmp.write_bytes(raw))
+    except OSError as exc:
+        log.warning("cannot keep a copy of %s (%s)", path, exc)
+    log.warning("the settings file %s %s; the defaults are used instead (the file is kept as %s)", path, why, bad)
 
 
 def save_settings(settings: AppSettings) -> None:

@@ -64,6 +64,9 @@ class ProjectController(QObject):
             return False
         self._remember(self.state.project.folder)
         self._status(f"Opened {self.state.project.folder}")
+        if self.state.project.repairs:
+            self._error("Project repaired on opening", "\n".join(self.state.project.repairs) +
+                        "\n\nSave the project to keep the repaired values.")
         return True
 
     def save(self, folder: Optional[Path] = None) -> bool:

@@ -17,7 +17,9 @@ from typing import Optional, Sequence
 
 import torch
 
-from star_model.engine.bank import PrototypeBank, build_bank
+from safetensors import SafetensorError
+
+from star_model.engine.bank import PrototypeBank, build_bank, saved_signature
 from star_model.engine.features import FrameEmbedder
 from star_model.engine.segmentation import label_video
 from star_model.engine.session import load_model
@@ -55,30 +57,35 @@ class Engine:
             progress(0, 0, f"loading {what}")
             limit_threads()
             self._model, self._embedder, _ = load_model(choice, self._cache_dir)
-            self._choice, self._bank = choice, None
+            self._choice = choice  # a bank of another model has another signature: it is never used with this one
         return self._model, self._embedder
 
     def build(self, choice: ModelChoice, params: LabelingParams, actions: list[ActionExamples], signature: str,
               out: Optional[Path], progress: ProgressFn, cancel: CancelFn) -> list[str]:
-        """Build the prototype bank of ``actions`` (kept in memory and written to ``out``); returns the names."""
+        """Build the prototype bank of ``actions`` (kept in memory and written to ``out`` with its ``signature``,
+        which names the model, the device and what the bank is built from); returns the names."""
         with self._lock:
             model, embedder = self._load(choice, progress)
             bank = build_bank(model, embedder, actions, progress=progress, cancel=cancel, trim_rest=params.trim_rest)
             check_cancel(cancel)
             if out is not None:
-                bank.save(out)
+                bank.save(out, signature)
             self._bank = (signature, bank)
             return list(bank.names)
 
     def has_bank(self, signature: str, saved: Optional[Path]) -> bool:
-        """Whether prototypes for ``signature`` are in memory (or loadable from ``saved``)."""
+        """Whether prototypes for ``signature`` are in memory (or loadable from ``saved``, when that file was
+        built for ``signature``: its own metadata says so; prototypes of other actions are never used)."""
         if self._bank is not None and self._bank[0] == signature:
             return True
         if saved is not None and saved.is_file():
             try:
+                if saved_signature(saved) != signature:
+                    log.info("%s was built from other actions, examples or model; rebuilding prototypes", saved)
+                    return False
                 self._bank = (signature, PrototypeBank.load(saved))
                 return True
-            except (OSError, KeyError, TypeError, ValueError) as exc:
+            except (OSError, KeyError, TypeError, ValueError, SafetensorError) as exc:
                 log.warning("cannot read %s (%s); rebuilding prototypes", saved, exc)
         return False
 

@@ -11,6 +11,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from star_app.project import (Action, Project, ProjectSettings, Video, load_project, load_results, save_project,
                                save_results)
+from star_app.project_check import bounded_name
 from star_model.schema import LabelResult, Segment
 
 log = logging.getLogger(__name__)
@@ -107,10 +108,10 @@ class ProjectState(QObject):
         self._set_dirty(True)
 
     def set_bank_signature(self, signature: str) -> None:
-        """Prototypes with this key were built (and saved beside the project when it has a folder)."""
+        """Prototypes with this key were built (and saved beside the project when it has a folder, the key in
+        the file itself: not an edit of the project)."""
         if signature != self.project.bank_signature:
             self.project.bank_signature = signature
-            self.mark_dirty()
             self.bankChanged.emit()
 
     # --- undoable edits ----------------------------------------------------------------
@@ -150,6 +151,9 @@ class ProjectState(QObject):
 
     def add_action(self, name: str, examples: list, descriptors: Optional[list[str]] = None) -> str:
         """A new action (its name made unique) with ``examples`` and ``descriptors``; returns its name."""
+        name, note = bounded_name(name)
+        if note:
+            log.warning("%s", note)
         name = self.project.unique_action_name(name)
         color = self.project.next_color()
         self.edit_actions(f"Add action {name}",

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem,
                                QMenu, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
+from star_app.project_check import MAX_NAME_CHARS
 from star_app.state.coding_keys import key_problem, normalise
 from star_app.state.project_state import ProjectState
 
@@ -128,6 +129,10 @@ class ActionsPanel(QWidget):
         new, ok = QInputDialog.getText(self, "Rename action", "Action name:", text=name)
         new = new.strip()
         if not ok or not new or new == name:
+            return
+        if len(new) > MAX_NAME_CHARS:
+            QMessageBox.warning(self, "Rename action", f"That name has {len(new)} characters; an action name has "
+                                f"at most {MAX_NAME_CHARS}. Choose a shorter one.")
             return
         if self._state.project.action(new) is not None:
             QMessageBox.warning(self, "Rename action", f"There is already an action called {new!r}.")

@@ -65,14 +65,16 @@ class PrototypeBank:
         """Per action: whether it has examples (False: text only)."""
         return [bool(ls) for ls in self.lengths]
 
-    def save(self, path: Path) -> Path:
-        """Write ``path`` (safetensors; names, lengths and sizes in its JSON metadata) atomically."""
+    def save(self, path: Path, signature: str = "") -> Path:
+        """Write ``path`` (safetensors; names, lengths and sizes in its JSON metadata) atomically; ``signature``,
+        the caller's key of what the bank was built from, goes into the metadata too (:func:`saved_signature`)."""
         meta = {"format": BANK_FORMAT, "names": self.names, "descriptors": self.descriptors, "lengths": self.lengths,
                 "model_name": self.model_name, "backbone_id": self.backbone_id, "one_video": self.one_video}
         tensors = {k: getattr(self, k).contiguous() for k in ("prototypes", "prompts", "stages", "rest_prompt",
                                                               "rest_stages", "support", "support_clips")
                    if getattr(self, k) is not None}
-        return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"bank": json.dumps(meta)}))
+        metadata = {"bank": json.dumps(meta), "signature": signature}
+        return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
     @classmethod
     def load(cls, path: Path) -> "PrototypeBank":
@@ -83,6 +85,12 @@ class PrototypeBank:
                 raise ValueError(f"{Path(path).name} holds prototypes of another format")
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
         return cls(**tensors, **meta)
+
+
+def saved_signature(path: Path) -> str:
+    """The signature a bank file was saved with ("" when none: an older file, or none was given)."""
+    with safe_open(str(path), framework="pt") as fh:
+        return (fh.metadata() or {}).get("signature", "")
 
 
 def example_span(feats: torch.Tensor, fps: float) -> tuple[int, int]:
