@@ -9,17 +9,22 @@ files use these types directly, and only ``star_app/services/`` turns them into 
 - :class:`ModelChoice`: which model and weights to run, on which device;
 - :class:`LabelResult`: what labeling one video gives (per-frame scores and segments);
 - :data:`ProgressFn` / :data:`CancelFn`: the callbacks of long-running work, and :func:`report`;
-- :func:`atomic_write`: how every file of the project's formats is written.
+- :func:`atomic_write`: how every file of the project's formats is written (and its killed writers' temp
+  files removed, :func:`remove_stale_temps`).
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 BACKGROUND = "background"
 """The label of every span that is none of the actions."""
@@ -171,12 +176,23 @@ class LabelResult:
     domain: Optional[DomainCheck] = None
 
 
+STALE_TEMP_S = 60.0
+"""A temp file of :func:`atomic_write` not modified for this long is a killed writer's leftover (a live
+writer's file grows, so its time is recent): the next write beside it removes it."""
+
+_TEMP_RANDOM = "[a-z0-9_]{8}"
+"""The random part of :func:`tempfile.mkstemp`'s names."""
+
+
 def atomic_write(path: Path, write: Callable[[Path], None], prefix: Optional[str] = None, suffix: str = ".tmp") -> Path:
-    """Write ``path`` atomically: ``write(tmp)`` fills a temporary file beside it, which is then renamed
-    over ``path``, so a crash mid-write leaves the previous file whole. Returns ``path``."""
+    """Write ``path`` atomically: ``write(tmp)`` fills a temporary file beside it (``prefix`` + 8 random
+    characters + ``suffix``; ``prefix`` defaults to ``.<name>.``), which is then renamed over ``path``, so
+    a crash mid-write leaves the previous file whole. Temp files of the same pattern left by killed writers
+    (older than :data:`STALE_TEMP_S`) are removed afterwards. Returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=prefix if prefix is not None else f".{path.name}.", suffix=suffix, dir=path.parent)
+    prefix = prefix if prefix is not None else f".{path.name}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -184,7 +200,36 @@ def atomic_write(path: Path, write: Callable[[Path], None], prefix: Optional[str
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    remove_stale_temps(path.parent, prefix, suffix, now=path.stat().st_mtime)
     return path
+
+
+def remove_stale_temps(folder: Path, prefix: str, suffix: str, now: float) -> int:
+    """Remove the files ``prefix`` + 8 random characters + ``suffix`` in ``folder`` last modified more than
+    :data:`STALE_TEMP_S` before ``now``; returns how many. ``now`` is a time of the same file system (a
+    fresh file's mtime), so a shared folder on a server with another clock is judged by the server's clock.
+    Safe beside live writers: their temp files are younger; one removed by another sweep is skipped."""
+    pattern = re.compile(re.escape(prefix) + _TEMP_RANDOM + re.escape(suffix))
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        log.debug("cannot list %s for stale temp files: %s", folder, exc)
+        return 0
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < now - STALE_TEMP_S:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.debug("cannot remove the stale temp file %s: %s", entry.path, exc)
+    if removed:
+        log.info("removed %d stale temp file(s) %s*%s in %s", removed, prefix, suffix, folder)
+    return removed
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

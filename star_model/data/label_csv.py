@@ -5,6 +5,8 @@ Segment CSV, one row per segment:
 (``start_frame`` inclusive, ``end_frame`` exclusive).
 Per-frame CSV: ``frame,time_s,`` then one score column per action plus ``background``, then ``label``.
 Text cells that a spreadsheet would run as a formula are neutralised (:mod:`star_model.data.cells`).
+The two CSVs of one video are written as a pair, both from one run even after a kill
+(:mod:`star_model.data.label_pair`); reading a segment CSV first finishes an interrupted pair.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from star_model.data.cells import neutralise, restore
+from star_model.data.label_pair import settle, write_pair
 from star_model.schema import BACKGROUND, LabelResult, Segment, atomic_write_text
 
 SEGMENT_COLUMNS = ["video", "label", "start_s", "end_s", "duration_s", "start_frame", "end_frame", "confidence", "source"]
@@ -35,8 +38,22 @@ def segments_csv(video: str, segments: Iterable[Segment]) -> str:
 
 
 def write_segments_csv(path: Path, video: str, segments: Iterable[Segment]) -> Path:
-    """Write the segment CSV of one video atomically."""
+    """Write the segment CSV of one video atomically (after finishing an interrupted pair write)."""
+    settle(path)
     return atomic_write_text(path, segments_csv(video, segments))
+
+
+def frames_csv(frames: Sequence[int], times: Sequence[float], actions: Sequence[str], scores: np.ndarray,
+               labels: Sequence[str]) -> str:
+    """The per-frame CSV text: scores (F, len(actions) + 1), the last column being background."""
+    if scores.shape != (len(frames), len(actions) + 1):
+        raise ValueError(f"scores have shape {scores.shape}, expected ({len(frames)}, {len(actions) + 1})")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["frame", "time_s", *map(neutralise, actions), BACKGROUND, "label"])
+    for frame, t, row, label in zip(frames, times, scores, labels):
+        writer.writerow([int(frame), f"{t:.3f}", *(f"{v:.4f}" for v in row), neutralise(label)])
+    return buf.getvalue()
 
 
 def write_frames_csv(
@@ -47,20 +64,14 @@ def write_frames_csv(
     scores: np.ndarray,
     labels: Sequence[str],
 ) -> Path:
-    """Write the per-frame CSV: scores (F, len(actions) + 1), the last column being background."""
-    if scores.shape != (len(frames), len(actions) + 1):
-        raise ValueError(f"scores have shape {scores.shape}, expected ({len(frames)}, {len(actions) + 1})")
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["frame", "time_s", *map(neutralise, actions), BACKGROUND, "label"])
-    for frame, t, row, label in zip(frames, times, scores, labels):
-        writer.writerow([int(frame), f"{t:.3f}", *(f"{v:.4f}" for v in row), neutralise(label)])
-    return atomic_write_text(path, buf.getvalue())
+    """Write the per-frame CSV alone, atomically (:func:`frames_csv`)."""
+    return atomic_write_text(path, frames_csv(frames, times, actions, scores, labels))
 
 
 def read_segment_rows(path: Path) -> list[tuple[str, Segment]]:
     """Every row of a segment CSV (ours or a ground-truth file in the same format): (video, segment)."""
     name = Path(path).name
+    settle(Path(path))
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames != SEGMENT_COLUMNS:
@@ -84,10 +95,13 @@ def read_segments_csv(path: Path) -> list[Segment]:
 
 def write_label_csvs(folder: Path, video: str, segments: Iterable[Segment],
                      result: Optional[LabelResult] = None) -> list[Path]:
-    """``folder/<stem>.segments.csv`` of ``segments``, and ``<stem>.frames.csv`` of ``result`` when given."""
+    """``folder/<stem>.segments.csv`` of ``segments``, and ``<stem>.frames.csv`` of ``result`` when given,
+    written as one pair (:mod:`star_model.data.label_pair`: both old or both new after a kill)."""
     folder, video = Path(folder), Path(video)
-    written = [write_segments_csv(folder / f"{video.stem}.segments.csv", video.name, segments)]
+    files = []
     if result is not None:
-        written.append(write_frames_csv(folder / f"{video.stem}.frames.csv", result.frames, result.times, result.names,
-                                        result.scores, result.labels))
-    return written
+        files.append((folder / f"{video.stem}.frames.csv",
+                      frames_csv(result.frames, result.times, result.names, result.scores, result.labels)))
+    segments_path = folder / f"{video.stem}.segments.csv"
+    files.append((segments_path, segments_csv(video.name, segments)))
+    return list(reversed(write_pair(segments_path, files)))
