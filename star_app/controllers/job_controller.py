@@ -188,9 +188,9 @@ class JobController(QObject):
         settings = self.settings.settings
         url, model, key = settings.llm_url, settings.llm_model, settings.llm_key
 
-        def work(progress, _cancel):
+        def work(progress, cancel):
             progress(0, 0, f"asking {url}" if url else "templates")
-            return generate_descriptors(action, url, model, key)
+            return generate_descriptors(action, url, model, key, cancel=cancel)
 
         def done(result: tuple[list[str], str, str]) -> None:
             lines, source, problem = result

@@ -10,27 +10,31 @@ from __future__ import annotations
 import json
 import logging
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from star_model.errors import DescriptorError
+from star_model.nn.llm_http import HTTPFailure, post
+from star_model.schema import CancelFn
 
 log = logging.getLogger(__name__)
 
+MAX_ANSWER_LINES = 12
+MAX_LINE_CHARS = 300
 TEMPLATES = ("the start of {name}", "{name} in progress", "the end of {name}")
 
 
 @dataclass
 class LLMEndpoint:
-    """An OpenAI-compatible chat completions endpoint, e.g. ``http://127.0.0.1:8080/v1``."""
+    """An OpenAI-compatible chat completions endpoint, e.g. ``http://127.0.0.1:8080/v1``; ``timeout_s`` bounds
+    the whole exchange, ``max_bytes`` the answer."""
 
     url: str
     model: str = "default"
     api_key: Optional[str] = None
     timeout_s: float = 30.0
+    max_bytes: int = 2**20
 
 
 def class_prompt(name: str, template: str = "a video of {name}") -> str:
@@ -71,9 +75,10 @@ def _chat_prompt(name: str, count: int) -> str:
     )
 
 
-def llm_stages(name: str, endpoint: LLMEndpoint, count: int = 3) -> list[str]:
-    """Ask an OpenAI-compatible chat endpoint for ``count`` ordered stage descriptors."""
-    url = endpoint.url.rstrip("/")
+def llm_stages(name: str, endpoint: LLMEndpoint, count: int = 3, cancel: Optional[CancelFn] = None) -> list[str]:
+    """Ask an OpenAI-compatible chat endpoint for ``count`` ordered stage descriptors, within the endpoint's
+    ``timeout_s`` in all and an answer of at most ``max_bytes``; Cancelled once ``cancel()`` is true."""
+    url = endpoint.url.strip().rstrip("/")
     if not url.endswith("/chat/completions"):
         url += "/chat/completions"
     body = json.dumps(
@@ -89,24 +94,49 @@ def llm_stages(name: str, endpoint: LLMEndpoint, count: int = 3) -> list[str]:
     headers = {"Content-Type": "application/json"}
     if endpoint.api_key:
         headers["Authorization"] = f"Bearer {endpoint.api_key}"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=endpoint.timeout_s) as response:
-            payload = json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as exc:
-        raise DescriptorError(f"LLM endpoint {url} answered HTTP {exc.code}; check the URL and model name in Settings") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise DescriptorError(f"cannot reach LLM endpoint {url} ({exc}); is the server running?") from exc
-    except json.JSONDecodeError as exc:
+        _, raw = post(url, body, headers, endpoint.timeout_s, endpoint.max_bytes, cancel)
+    except HTTPFailure as exc:
+        raise DescriptorError(_failure(url, exc)) from exc
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DescriptorError(f"LLM endpoint {url} did not answer UTF-8 text; is it OpenAI-compatible?") from exc
+    except (ValueError, RecursionError) as exc:
         raise DescriptorError(f"LLM endpoint {url} did not answer JSON; is it OpenAI-compatible?") from exc
     try:
         text = payload["choices"][0]["message"]["content"]
     except (KeyError, IndexError, TypeError) as exc:
         raise DescriptorError(f"LLM endpoint {url} answered without choices[0].message.content") from exc
-    lines = [re.sub(r"^\s*(?:[-*•]|\d+[.):])\s*", "", line).strip() for line in str(text).splitlines()]
+    return _answer_stages(text, name, count, url)
+
+
+def _failure(url: str, exc: HTTPFailure) -> str:
+    """What went wrong with the endpoint, and what to check."""
+    if exc.kind == "status":
+        return f"LLM endpoint {url} answered HTTP {exc.status}; check the URL and model name in Settings"
+    if exc.kind == "deadline":
+        return f"LLM endpoint {url} gave no complete answer ({exc}); is the server overloaded or stuck?"
+    if exc.kind == "size":
+        return f"LLM endpoint {url} answered too much ({exc}); is it an OpenAI-compatible chat endpoint?"
+    if exc.kind == "address":
+        return f"LLM endpoint {url} cannot be used: {exc}; correct it in Settings"
+    return f"cannot reach LLM endpoint {url} ({exc}); is the server running?"
+
+
+def _answer_stages(text: object, name: str, count: int, url: str) -> list[str]:
+    """The stages in a chat answer: text of at most MAX_ANSWER_LINES lines of MAX_LINE_CHARS characters."""
+    if not isinstance(text, str):
+        raise DescriptorError(f"LLM endpoint {url} answered {json.dumps(text)[:40]} as the message content, "
+                              "not text")
+    lines = [re.sub(r"^\s*(?:[-*•]|\d+[.):])\s*", "", line).strip() for line in text.splitlines()]
     stages = [line for line in lines if line]
     if not stages:
         raise DescriptorError(f"LLM endpoint {url} gave no descriptors for {name!r}")
+    if len(stages) > MAX_ANSWER_LINES or max(map(len, stages)) > MAX_LINE_CHARS:
+        raise DescriptorError(f"LLM endpoint {url} answered {len(stages)} lines of up to {max(map(len, stages))} "
+                              f"characters; descriptors are at most {MAX_ANSWER_LINES} lines of "
+                              f"{MAX_LINE_CHARS} characters")
     return fit_stages(stages, name, count)
 
 
@@ -116,16 +146,18 @@ def resolve_stages(
     user: Optional[Sequence[str]] = None,
     endpoint: Optional[LLMEndpoint] = None,
     on_problem: Optional[Callable[[str], None]] = None,
+    cancel: Optional[CancelFn] = None,
 ) -> tuple[list[str], str]:
     """The stages for one action and where they came from: ``user``, ``llm`` or ``template``.
 
-    An endpoint that fails is logged, told to ``on_problem`` (its message) and falls back to the templates.
+    An endpoint that fails is logged, told to ``on_problem`` (its message) and falls back to the templates;
+    ``cancel()`` true while it is asked raises Cancelled.
     """
     if user and any(s.strip() for s in user):
         return fit_stages(user, name, count), "user"
     if endpoint is not None:
         try:
-            return llm_stages(name, endpoint, count), "llm"
+            return llm_stages(name, endpoint, count, cancel), "llm"
         except DescriptorError as exc:
             log.warning("%s; using template descriptors for %r", exc, name)
             if on_problem is not None:
