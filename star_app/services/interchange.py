@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from star_app.project import Video
+from star_app.project_check import bounded_name
 from star_app.services.media import MediaError, check_video
 from star_model.data.interchange import FORMATS, LabelFile, VideoLabels, match_media, place, read_label_file, \
     write_labels
@@ -70,6 +71,10 @@ def plan_import(labels: LabelFile, group: Optional[str], videos: Sequence[Video]
         video = next(v for v in known if v.path == path)
         placed = place(video_spans, video.fps, video.frame_count)
         plan.segments[path] = placed.segments
+        for segment in placed.segments:  # behaviour names become action names: bounded as typed ones are
+            segment.label, note = bounded_name(segment.label)
+            if note and note not in plan.notes:
+                plan.notes.append(note)
         if placed.cut or placed.dropped:
             plan.notes.append(f"{video.name}: {placed.cut} overlapping span(s) cut, {placed.dropped} dropped")
     return plan
