@@ -2,9 +2,10 @@
 
 ``project.json`` is read by :func:`star_app.project.load_project`, which runs :func:`check_project` on the
 parsed JSON first: a value of the wrong type, a number that is not finite or out of range, or text too long
-is refused with one message naming the field and the value (a :class:`CheckError`), except an action name
-longer than :data:`MAX_NAME_CHARS`, which is shortened (the repair is returned as a note). So no widget ever
-sees a list for a name or a duration of 1e308.
+is refused with one message naming the field and the value (a :class:`CheckError`), except text the app
+itself may have let grow (an action name longer than :data:`MAX_NAME_CHARS`, too many or too long
+descriptors), which is shortened (the repair is returned as a note). So no widget ever sees a list for a
+name or a duration of 1e308.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ MAX_NAME_CHARS = 200
 MAX_TEXT_CHARS = 1000
 MAX_PATH_CHARS = 4096
 MAX_DESCRIPTORS = 50
+"""Descriptors beyond these (lines, characters) are cut where a project file is read."""
 MAX_TIME_S = 1e7  # about 115 days: no real video is longer
-MAX_FPS = 1000.0
+MAX_FPS = 1e6
 MAX_FRAMES = 10**10
 MAX_STEPS = 10**7
 
@@ -112,21 +114,29 @@ def _action(data: Any, where: str, notes: list[str]) -> None:
         notes.append(f"{where}: {note}")
     text(data.get("color"), f"{where}.color", 64)
     descriptors = items(data.get("descriptors", []), f"{where}.descriptors")
-    if len(descriptors) > MAX_DESCRIPTORS:
-        raise CheckError(f"{where}.descriptors has {len(descriptors)} lines; at most {MAX_DESCRIPTORS} are allowed")
     for k, line in enumerate(descriptors):
-        text(line, f"{where}.descriptors[{k}]")
+        text(line, f"{where}.descriptors[{k}]", limit=math.inf)
+    bounded = [line[:MAX_TEXT_CHARS] for line in descriptors[:MAX_DESCRIPTORS]]
+    if bounded != descriptors:
+        notes.append(f"{where}: the descriptors were cut to at most {MAX_DESCRIPTORS} lines of {MAX_TEXT_CHARS} "
+                     "characters")
+        data["descriptors"] = bounded
     for k, clip in enumerate(items(data.get("examples", []), f"{where}.examples")):
         _clip(clip, f"{where}.examples[{k}]")
     text(data.get("key", ""), f"{where}.key", 16)
 
 
+def video_numbers(duration_s: Any, fps: Any, frame_count: Any, where: str) -> None:
+    """Check a video's duration, frame rate and frame count (in a project file, or probed from the file)."""
+    number(duration_s, f"{where}.duration_s", 0.0, MAX_TIME_S)
+    number(fps, f"{where}.fps", 0.0, MAX_FPS)
+    whole(frame_count, f"{where}.frame_count", 0, MAX_FRAMES)
+
+
 def _video(data: Any, where: str) -> None:
     data = obj(data, where)
     text(data.get("path"), f"{where}.path", MAX_PATH_CHARS, empty=False)
-    number(data.get("duration_s", 0.0), f"{where}.duration_s", 0.0, MAX_TIME_S)
-    number(data.get("fps", 0.0), f"{where}.fps", 0.0, MAX_FPS)
-    whole(data.get("frame_count", 0), f"{where}.frame_count", 0, MAX_FRAMES)
+    video_numbers(data.get("duration_s", 0.0), data.get("fps", 0.0), data.get("frame_count", 0), where)
 
 
 def _segment(data: Any, where: str) -> None:
@@ -137,7 +147,7 @@ def _segment(data: Any, where: str) -> None:
         raise CheckError(f"{where} ends ({data['end_s']:g} s) before it starts ({start:g} s)")
     first = whole(data.get("start_frame"), f"{where}.start_frame", 0, MAX_FRAMES)
     whole(data.get("end_frame"), f"{where}.end_frame", first, MAX_FRAMES)
-    number(data.get("confidence", 1.0), f"{where}.confidence", 0.0, 1.0)
+    number(data.get("confidence", 1.0), f"{where}.confidence", -1e9, 1e9)
     if data.get("source", SOURCES[0]) not in SOURCES:
         raise _fail(f"{where}.source", data.get("source"), f"one of {', '.join(SOURCES)}")
 

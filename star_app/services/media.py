@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from star_app.project import Video
+from star_app.project_check import CheckError, video_numbers
 from star_model.data.actions_dir import VIDEO_SUFFIXES, is_video_file, load_action, load_actions_dir
 from star_model.errors import ActionsFolderError, VideoError
 from star_model.schema import ActionExamples
@@ -34,6 +35,10 @@ def check_video(path: str | Path) -> Video:
         raise MediaError(str(exc)) from exc
     if info.frame_count < 1 or info.duration_s <= 0:
         raise MediaError(f"{p.name} holds no frames")
+    try:  # what a project file could not hold again (a damaged header's 1e308 s)
+        video_numbers(info.duration_s, info.fps, info.frame_count, p.name)
+    except CheckError as exc:
+        raise MediaError(f"{exc}; is the file damaged?") from exc
     return Video(str(p.resolve()), info.duration_s, info.fps, info.frame_count)
 
 

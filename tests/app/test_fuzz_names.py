@@ -7,7 +7,7 @@ import time
 
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from star_app.project import Project, save_project, to_dict
+from star_app.project import Project, load_project, save_project, to_dict
 from star_app.project_check import MAX_NAME_CHARS
 from star_model.data.label_csv import write_segments_csv
 from star_model.schema import Segment
@@ -61,3 +61,13 @@ def test_imported_labels_with_a_huge_name_are_shortened_with_a_note(make_window,
     labels = {s.label for s in window.state.segments(video)}
     assert HUGE[:MAX_NAME_CHARS] in labels and not any(len(x) > MAX_NAME_CHARS for x in labels)
     assert "shortened" in window.last_message[1]
+
+
+def test_overlong_descriptors_are_cut_with_a_note(tmp_path):
+    folder = save_project(Project(), tmp_path / "d")
+    data = to_dict(Project())
+    data["actions"] = [{"name": "jump", "color": "#ff0000", "descriptors": ["d" * 5000] * 80, "examples": []}]
+    (folder / "project.json").write_text(json.dumps(data))
+    project = load_project(folder)
+    assert [len(d) for d in project.actions[0].descriptors] == [1000] * 50
+    assert "cut to at most 50 lines of 1000 characters" in project.repairs[0]
