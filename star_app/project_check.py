@@ -101,7 +101,7 @@ def _clip(data: Any, where: str) -> None:
     text(data.get("path"), f"{where}.path", MAX_PATH_CHARS, empty=False)
     start = optional(number, data.get("start_s"), f"{where}.start_s", 0.0, MAX_TIME_S)
     end = optional(number, data.get("end_s"), f"{where}.end_s", 0.0, MAX_TIME_S)
-    if start is not None and end is not None and end <= start:
+    if start is not None and end is not None and end < start:
         raise CheckError(f"{where} ends ({end:g} s) before it starts ({start:g} s)")
     flag(data.get("tight", False), f"{where}.tight")
 
