@@ -3,7 +3,8 @@
 Each command lives in the module named for it (:mod:`.label`, :mod:`.demo`, :mod:`.train`,
 :mod:`.eval`, :mod:`.interchange` for ``import`` and ``export``; ``models``, ``info`` and ``synth``
 here). Bad input or usage exits 2 with one ``error: ...`` line; no traceback reaches the user
-(``--verbose`` shows them for unexpected failures).
+(``--verbose`` shows them for unexpected failures). FFmpeg's own log lines never reach stderr raw
+(:mod:`star_model.video.av_log`; with ``--verbose`` PyAV's come through logging).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import NoReturn, Optional, Sequence
 from star_model import __version__
 from star_model.cli import demo, eval, interchange, label, train
 from star_model.errors import USER_ERRORS
+from star_model.video.av_log import route_ffmpeg_logs
 
 log = logging.getLogger("star_model.cli")
 
@@ -109,6 +111,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    route_ffmpeg_logs(args.verbose)
     if args.command is None:
         parser.print_help()
         return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from star_model.errors import ActionsFolderError
-from star_model.nn.descriptors import read_descriptor_file
 from star_model.schema import ActionExamples, ClipRef
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
@@ -41,5 +40,21 @@ def load_action(folder: Path) -> ActionExamples:
     if not clips:
         raise ActionsFolderError(f"action folder {folder} has no video clips ({', '.join(sorted(VIDEO_SUFFIXES))})")
     desc_file = folder / "descriptors.txt"
-    descriptors = read_descriptor_file(desc_file) if desc_file.is_file() else None
+    descriptors = read_descriptors(desc_file) if desc_file.is_file() else None
     return ActionExamples(folder.name, clips, descriptors)
+
+
+def read_descriptors(path: Path) -> list[str]:
+    """The stage descriptors of a ``descriptors.txt``: one per non-empty line, UTF-8 (a byte-order mark is
+    allowed). A file that is not UTF-8 text (binary, UTF-16, Latin-1, NUL bytes) is refused by name."""
+    fix = "save it as UTF-8 text with one stage descriptor per line, or remove it"
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ActionsFolderError(f"{path} is not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x}); "
+                                 f"{fix}") from None
+    except OSError as exc:
+        raise ActionsFolderError(f"cannot read {path} ({exc.strerror or exc}); {fix}") from None
+    if "\x00" in text:
+        raise ActionsFolderError(f"{path} holds binary data (NUL bytes), not UTF-8 text; {fix}")
+    return [line.strip() for line in text.splitlines() if line.strip()]

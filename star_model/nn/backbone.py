@@ -7,7 +7,11 @@ are randomly initialised and a warning says so.
 from __future__ import annotations
 
 import logging
-from typing import Optional
+import pickle
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
 
 import open_clip
 import torch
@@ -16,9 +20,41 @@ from einops import rearrange
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch import nn
 
+from star_model.errors import CheckpointError
 from star_model.nn.config import BackboneConfig
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _weights_file_errors(pretrained: Optional[str], arch: Optional[str]) -> Iterator[None]:
+    """Turn a failure to load a local CLIP weights file into one CheckpointError naming the file (and refuse a
+    ``pretrained`` that is neither a file nor a tag of ``arch``).
+
+    torch.load runs with ``weights_only`` (open_clip's default under torch >= 2.6), so a pickle that holds
+    more than tensors is refused before any of it runs; this only makes the refusal one readable line."""
+    if pretrained is None:
+        yield
+        return
+    if not Path(pretrained).is_file():
+        tags = open_clip.list_pretrained_tags_by_model(arch) if arch is not None else []
+        if pretrained not in tags:
+            raise CheckpointError(f"the pretrained weights {pretrained!r} are neither a file nor an open_clip tag of "
+                                  f"{arch or 'the custom backbone'} ({', '.join(tags) or 'it has none'}); "
+                                  "check the path or choose a tag")
+        yield
+        return
+    name, what = Path(pretrained).name, f"CLIP weights for {arch or 'the custom backbone'}"
+    try:
+        yield
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{name} is a pickle that holds more than tensors (pickles can run code, so it is "
+                              f"refused); pretrained weights are an open_clip tag or {what} as safetensors or a plain "
+                              f"state dict: convert it with safetensors.torch.save_file") from None
+    except (RuntimeError, ValueError, KeyError, EOFError, OSError, zipfile.BadZipFile) as exc:
+        first = f"{type(exc).__name__}: " + (str(exc).strip().splitlines() or [""])[0]
+        raise CheckpointError(f"{name} cannot be loaded as {what} ({first}); pretrained weights are an open_clip "
+                              f"tag or a CLIP weights file (safetensors or a plain state dict)") from None
 
 
 class ClipBackbone(nn.Module):
@@ -27,14 +63,15 @@ class ClipBackbone(nn.Module):
     def __init__(self, cfg: BackboneConfig, pretrained: Optional[str] = None, warn_random: bool = True) -> None:
         super().__init__()
         self.cfg = cfg
-        if cfg.arch is not None:
-            self.clip = open_clip.create_model(cfg.arch, pretrained=pretrained)
-            self.tokenizer = open_clip.get_tokenizer(cfg.arch)
-        else:
-            self.clip = open_clip.CLIP(**cfg.clip)
-            self.tokenizer = open_clip.SimpleTokenizer(context_length=cfg.clip["text_cfg"]["context_length"])
-            if pretrained is not None:
-                open_clip.load_checkpoint(self.clip, pretrained)
+        with _weights_file_errors(pretrained, cfg.arch):
+            if cfg.arch is not None:
+                self.clip = open_clip.create_model(cfg.arch, pretrained=pretrained)
+                self.tokenizer = open_clip.get_tokenizer(cfg.arch)
+            else:
+                self.clip = open_clip.CLIP(**cfg.clip)
+                self.tokenizer = open_clip.SimpleTokenizer(context_length=cfg.clip["text_cfg"]["context_length"])
+                if pretrained is not None:
+                    open_clip.load_checkpoint(self.clip, pretrained)
         if pretrained is None and warn_random:
             log.warning(
                 "CLIP towers of %s are randomly initialised (no pretrained tag or checkpoint given); "

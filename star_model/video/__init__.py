@@ -33,7 +33,8 @@ Damage
     ``VideoInfo.damaged_at_s``. A file that ends clearly before the duration its
     header declares (more than max(0.5 s, 3 frames)) is truncated, i.e. damaged
     where it ends. Only a file of which no frame decodes raises
-    :class:`DamagedVideo`. The fast probe sees truncation and incomplete packets;
+    :class:`DamagedVideo`. A transport stream (.ts) declares no duration: one whose size is
+    no whole number of packets is truncated. The fast probe sees truncation and incomplete packets;
     damage inside intact packets shows when decoding (``exact=True``, iterating).
 
 Backends
@@ -43,7 +44,8 @@ Backends
     OpenCV backend decodes every frame (no seeking, its probe is always exact).
     Resizing (``size``) uses area interpolation.
 
-All input errors are :class:`~star_model.video.errors.VideoError` subclasses.
+A file of a single frame (a still image renamed .mp4) is refused by :meth:`VideoReader.probe` with
+:class:`NotAVideo`. All input errors are :class:`~star_model.video.errors.VideoError` subclasses.
 """
 from __future__ import annotations
 
@@ -152,6 +154,9 @@ class VideoReader:
     def probe(self, exact: bool = False) -> VideoInfo:
         """Measure the video; ``exact`` decodes every frame instead of counting packets."""
         info = self._source.probe(exact)
+        if info.frame_count < 2:
+            raise NotAVideo(f"{self.path.name} holds a single frame ({info.codec}): a still image, not a video; "
+                            f"choose a video of at least 2 frames (e.g. .mp4, .avi, .mkv)", self.path)
         if exact or self._info is None:
             self._info = info
         return info

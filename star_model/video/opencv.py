@@ -13,6 +13,7 @@ import numpy as np
 
 from star_model.video.source import (Raw, VideoInfo, _Base, _EPS, _fps_and_duration,
                                      normalize_rotation, sniff_container, target_size)
+from star_model.video.av_log import quiet_ffmpeg
 from star_model.video.errors import NotAVideo, UnsupportedCodec, convert_hint
 
 
@@ -27,6 +28,7 @@ class OpenCVSource(_Base):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
+        quiet_ffmpeg()
         import cv2
 
         self._cv2 = cv2

@@ -11,7 +11,7 @@ import numpy as np
 from star_model.video.errors import (DamagedVideo, NotAVideo, NoVideoStream, UnsupportedCodec,
                                      VideoError, VideoNotFound, convert_hint)
 from star_model.video.source import (SEEK_MIN_S, Raw, VideoInfo, _Base, _EPS, _MAX_FAILURES, _fps_and_duration,
-                                     _n_frames, normalize_rotation, sniff_container, target_size)
+                                     _n_frames, ends_mid_packet, normalize_rotation, sniff_container, target_size)
 
 try:
     import av
@@ -72,6 +72,7 @@ class PyAVSource(_Base):
             if self.container_frames and rate:
                 ends.append(self.container_frames / float(rate))
             self.declared_end_s = max(ends) if ends else None
+            self.cut_mid_packet = ends_mid_packet(self.path, container.format.name)
             tag = stream.metadata.get("rotate")
             self.tag_rotation = normalize_rotation(-float(tag)) if tag else 0
         finally:

@@ -95,6 +95,20 @@ def sniff_container(path: Path) -> str | None:
     return None
 
 
+TS_PACKET_SIZES = (188, 192, 204)
+"""MPEG transport stream packets: plain, with a 4-byte timestamp (M2TS), with Reed-Solomon bytes."""
+
+
+def ends_mid_packet(path: Path, format_name: str) -> bool:
+    """An MPEG transport stream whose size is no whole number of packets: cut off. A transport stream
+    declares no length, so this is how its truncation shows (a cut exactly between packets cannot be told
+    from a shorter recording)."""
+    if "mpegts" not in format_name.split(","):
+        return False
+    size = path.stat().st_size
+    return all(size % n for n in TS_PACKET_SIZES)
+
+
 def normalize_rotation(degrees: float) -> int:
     """Nearest multiple of 90 in {0, 90, 180, -90}."""
     r = int(round(degrees / 90.0)) * 90 % 360
@@ -146,6 +160,7 @@ class _Base:
         self.codec = "unknown"
         self.container_frames: int | None = None
         self.container_duration_s: float | None = None
+        self.cut_mid_packet = False  # a transport stream cut off (see ends_mid_packet)
 
     def _record_damage(self, at_s: float, message: str) -> None:
         if self.damaged_at_s is not None and abs(self.damaged_at_s - at_s) < _EPS:
@@ -155,6 +170,12 @@ class _Base:
 
     def _check_truncated(self, end_s: float, count: int) -> None:
         """Damage when the decoded end falls clearly short of the declared duration."""
+        if self.cut_mid_packet and count:
+            self._record_damage(end_s, (
+                f"{self.path.name} ends in the middle of a transport stream packet: the file is truncated "
+                f"(damaged after {end_s:.1f} s); the {_n_frames(count)} before are used. Copy or export it "
+                f"again to get the rest."))
+            return
         declared = self.declared_end_s
         if declared is None or count == 0:
             return
