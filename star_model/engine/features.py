@@ -4,7 +4,8 @@ A background thread decodes (PyAV, resized at decode time) into a bounded buffer
 the calling thread embeds batches with the CLIP image tower, so the slower of the two
 sets the pace; the two share the CPU as :mod:`star_model.engine.pipeline` describes. Features are cached on disk (platformdirs' cache dir, or
 ``$STAR_CACHE_DIR``) keyed by the file's content, the backbone's identity and the
-sampling (rate, or clip span and T); a damaged cache entry is recomputed, never trusted.
+sampling (rate, or clip span and T); every entry carries a checksum of its metadata and tensors, and a
+damaged entry (unreadable, or failing its checksum) is recomputed and overwritten, never trusted.
 """
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ class VideoFeatures:
 
 
 class FeatureCache:
-    """Safetensors files named by a hash of their key; the key is also stored and checked on read."""
+    """Safetensors files named by a hash of their key; the key is also stored and checked on read, and a
+    checksum of the metadata and every tensor's bytes (:func:`entry_digest`) is verified on every load: a
+    mismatch (flipped bits, a torn copy) is a miss, removed and recomputed, never used."""
 
     def __init__(self, root: Optional[Path] = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
@@ -69,10 +72,18 @@ class FeatureCache:
             return None
         try:
             with safe_open(str(path), framework="pt") as fh:
-                meta = json.loads((fh.metadata() or {}).get("meta", "{}"))
-                if meta.get("key") != key:
-                    raise ValueError("key mismatch")
+                header = fh.metadata() or {}
                 tensors = {name: fh.get_tensor(name) for name in fh.keys()}
+            text = header.get("meta", "{}")
+            if "digest" not in header:
+                log.info("feature cache entry %s has no checksum (an older version wrote it); recomputing", path.name)
+                path.unlink(missing_ok=True)
+                return None
+            if header["digest"] != entry_digest(text, tensors):
+                raise ValueError("checksum mismatch")
+            meta = json.loads(text)
+            if meta.get("key") != key:
+                raise ValueError("key mismatch")
             return tensors, meta
         except Exception as exc:  # any unreadable entry is recomputed
             log.warning("feature cache entry %s is damaged (%s); recomputing", path.name, exc)
@@ -80,10 +91,21 @@ class FeatureCache:
             return None
 
     def save(self, key: str, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        """Store atomically (temp file, then rename)."""
+        """Store atomically (temp file, then rename), with the checksum of the metadata and tensors."""
         tensors = {k: v.contiguous().cpu() for k, v in tensors.items()}
-        metadata = {"meta": json.dumps({**meta, "key": key})}
+        text = json.dumps({**meta, "key": key})
+        metadata = {"meta": text, "digest": entry_digest(text, tensors)}
         atomic_write(self._path(key), lambda tmp: save_file(tensors, str(tmp), metadata=metadata), prefix=".feat")
+
+
+def entry_digest(meta: str, tensors: dict[str, torch.Tensor]) -> str:
+    """blake2b-128 of a cache entry's metadata text and of each tensor's name, dtype, shape and bytes."""
+    h = hashlib.blake2b(meta.encode(), digest_size=16)
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous().cpu()
+        h.update(f"|{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().data)
+    return h.hexdigest()
 
 
 def backbone_fingerprint(model: STAR) -> str:
