@@ -4,7 +4,8 @@ urllib's timeout is per read, so a server that trickles a byte every few seconds
 ``read()`` takes an endless body into memory. :func:`post` runs the exchange on a daemon thread and waits
 for it in short steps: past the deadline, or once ``cancel()`` is true, it shuts the socket (which ends the
 thread's read) and returns within about :data:`POLL_S`. The answer is read in chunks and refused once it
-passes ``max_bytes``. Proxies are not used (the endpoints are local servers or reached directly).
+passes ``max_bytes``. The environment's proxies (``http_proxy``, ``https_proxy``, ``no_proxy``) are used
+as urllib uses them: plain HTTP through the proxy, HTTPS tunnelled through it.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 from star_model.errors import Cancelled
 from star_model.schema import CancelFn
@@ -39,6 +41,25 @@ class _Outcome:
     error: Optional[BaseException] = None
 
 
+def connection(parts: SplitResult, timeout_s: float) -> tuple[http.client.HTTPConnection, str]:
+    """A connection for the URL ``parts`` (through the environment's proxy for its scheme unless its host
+    is exempt) and the request target to send on it."""
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host, port = parts.hostname or "", parts.port
+    proxy = getproxies().get(parts.scheme)
+    if proxy and not proxy_bypass(host):
+        via = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(via.hostname or "", via.port or 8080, timeout=timeout_s,
+                                               context=ssl.create_default_context())
+            conn.set_tunnel(host, port or 443)
+            return conn, target
+        return http.client.HTTPConnection(via.hostname or "", via.port or 8080, timeout=timeout_s), parts.geturl()
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(host, port, timeout=timeout_s, context=ssl.create_default_context()), target
+    return http.client.HTTPConnection(host, port, timeout=timeout_s), target
+
+
 class _Exchange(threading.Thread):
     """The request and the bounded read of its answer, on a thread of its own."""
 
@@ -51,16 +72,10 @@ class _Exchange(threading.Thread):
 
     def run(self) -> None:
         try:
-            parts = urlsplit(self.url)
-            if parts.scheme == "https":
-                self.conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=self.timeout_s,
-                                                        context=ssl.create_default_context())
-            else:
-                self.conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self.timeout_s)
+            self.conn, target = connection(urlsplit(self.url), self.timeout_s)
             if self.stopped.is_set():
                 return
-            self.conn.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-                              body=self.body, headers=self.headers)
+            self.conn.request("POST", target, body=self.body, headers=self.headers)
             response = self.conn.getresponse()
             self.outcome.status = response.status
             self.outcome.body = self._read(response)

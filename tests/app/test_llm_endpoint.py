@@ -119,6 +119,21 @@ def test_a_good_endpoint_gives_its_descriptors(serve):
                                          "llm", "")
 
 
+def test_the_environments_proxy_carries_the_request(serve, monkeypatch):
+    seen: list[str] = []
+
+    def proxy(h, server):
+        seen.append(h.path)  # a proxy is asked for the absolute URL
+        answer(chat(GOOD))(h, server)
+    via = serve(proxy)
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", via.url.removesuffix("/v1"))
+    stages, source, problem, _ = ask("http://llm.invalid:9/v1")
+    assert seen and seen[0].startswith("http://llm.invalid:9/v1") and (source, problem) == ("llm", "")
+    assert stages[0] == "A person crouches."
+
+
 @pytest.mark.parametrize("behave", [trickle_body, trickle_headers], ids=["body", "headers"])
 def test_a_trickling_server_is_given_up_at_the_overall_deadline(serve, behave):
     stages, source, problem, took = ask(serve(behave).url, timeout_s=2.0)
