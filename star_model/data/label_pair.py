@@ -18,6 +18,7 @@ next read or write by STAR Labeler. One writer per video's pair at a time (label
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -68,7 +69,8 @@ def settle(segments_csv: Path) -> None:
         renames = _renames(journal)
     except (OSError, ValueError) as exc:
         log.warning("%s; ignoring it (the label CSVs of %s are left as they are)", exc, Path(segments_csv).name)
-        journal.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            journal.unlink(missing_ok=True)
         return
     try:
         for pending, target in renames:

@@ -140,3 +140,19 @@ def test_a_reader_finishes_a_pair_interrupted_after_its_commit_point(tmp_path):
     assert not journal.exists() and _temps(tmp_path) == []
     journal.write_text('{"renames": [["../escape", "v.segments.csv"]]}')
     assert [s.label for s in read_segments_csv(seg)] == ["new"] and not journal.exists()
+
+
+def test_a_cache_save_removes_stale_cache_temp_files_only(tmp_path):
+    """The feature cache's temp files (``.feat*.tmp``, shared by processes) go once stale, not before."""
+    import torch
+
+    from star_model.engine.features import FeatureCache
+
+    cache = FeatureCache(tmp_path)
+    stale, live = tmp_path / ".featk2j4x9_a.tmp", tmp_path / ".feat0m1n2b3v.tmp"
+    other = tmp_path / ".featXY.tmp"  # not mkstemp's pattern: never ours to remove
+    for p in (stale, live, other):
+        p.write_bytes(b"partial")
+    _age([stale, other], STALE_TEMP_S + 5)
+    cache.save("video|x", {"feats": torch.zeros(2, 3)}, {})
+    assert not stale.exists() and live.exists() and other.exists()
