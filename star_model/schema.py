@@ -122,8 +122,8 @@ class ModelChoice:
     """Which model runs: a shipped config name or JSON path (None: the bundled default), open_clip
     weights for its towers (a tag or a file), or a STAR checkpoint (which carries its own config);
     and the device (``auto``, ``cpu`` or ``cuda``). ``fast_cpu``: on the CPU, embed frames with the
-    faster approximate image tower (int8 for ViT towers, bf16 for ResNet towers where the CPU has
-    bf16; features within cosine 0.99 of fp32, cached apart from them; ``star_model.nn.fast``)."""
+    faster approximate image tower where there is one (an int8 copy of a ViT tower; features within
+    cosine 0.99 of fp32, cached apart from them; ``star_model.nn.fast``); other towers run as they are."""
 
     model: Optional[str] = None
     pretrained: Optional[str] = None
@@ -134,12 +134,12 @@ class ModelChoice:
 
 @dataclass(frozen=True)
 class DomainCheck:
-    """How far a video is from the world of the examples it was labeled with.
+    """How far a video is from the footage its model knows, or (without a record of that) from the
+    examples it was labeled with (``star_model.engine.domain``).
 
-    distance: the median, over the video's sampled frames, of the cosine distance to the nearest example
-    frame; spread: how far the example frames are from each other (the median of each one's distance to
-    the nearest frame of another example clip); far_ratio: the ratio from which the video
-    counts as far from the examples (its labels are then likely wrong).
+    distance: the video's distance to the reference frames (cosine); spread: how far the reference frames
+    are from each other (the median of each one's distance to the nearest frame of another reference
+    clip); far_ratio: the ratio from which the video counts as far (its labels are then likely wrong).
     """
 
     distance: float

@@ -54,4 +54,6 @@ def load_model(choice: ModelChoice, cache_dir: Optional[Path] = None) -> tuple[S
     device = select_device(choice.device)
     model = create_model(source.name, device=device, pretrained=source.pretrained, checkpoint=source.checkpoint)
     log.info("model %s on %s", model.cfg.name, device)
-    return model, FrameEmbedder(model, FeatureCache(cache_dir)), f"{source.description} on {device}"
+    embedder = FrameEmbedder(model, FeatureCache(cache_dir), fast=choice.fast_cpu)
+    fast = f", {embedder.fast.mode} image tower" if embedder.fast is not None else ""
+    return model, embedder, f"{source.description} on {device}{fast}"

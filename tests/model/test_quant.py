@@ -107,3 +107,31 @@ def test_fast_features_are_cached_apart(small_mp4, tmp_path) -> None:
     assert fast.embedded[str(small_mp4)] == len(b.times)  # not read from the fp32 entry
     np.testing.assert_array_equal(a.frames, b.frames)
     assert F.cosine_similarity(a.feats, b.feats).min().item() >= 0.99
+
+
+def test_the_fast_cpu_option_reaches_the_embedder(tmp_path) -> None:
+    import argparse
+    import dataclasses
+    import json
+
+    from star_model.cli.options import add_model_options, model_choice
+    from star_model.engine.session import load_model
+    from star_model.nn.config import load_config
+
+    cfg = load_config("star-tiny")
+    cfg = dataclasses.replace(cfg, name="small-vit", embed_dim=64,
+                              backbone=dataclasses.replace(cfg.backbone, clip=SMALL_VIT))
+    path = tmp_path / "small-vit.json"
+    path.write_text(json.dumps(dataclasses.asdict(cfg)), encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    add_model_options(parser)
+    common = ["--model", str(path), "--device", "cpu", "--cache-dir", str(tmp_path / "cache")]
+    torch.manual_seed(0)
+    _, plain, line = load_model(model_choice(parser.parse_args(common)))
+    assert plain.fast is None and "int8" not in line
+    torch.manual_seed(0)  # the same random towers
+    _, fast, line = load_model(model_choice(parser.parse_args([*common, "--fast-cpu"])))
+    if fast.fast is None:
+        pytest.skip("no int8 engine in this torch")
+    assert fast.fast.mode == "int8" and line.endswith(", int8 image tower")
+    assert fast.backbone_id == plain.backbone_id + "+int8"
