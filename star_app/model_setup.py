@@ -57,13 +57,13 @@ class ModelSetup:
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
 
-    def choice(self, device: str) -> ModelChoice:
-        """What the engine runs, on ``device``."""
+    def choice(self, device: str, fast_cpu: bool = False) -> ModelChoice:
+        """What the engine runs, on ``device`` (``fast_cpu``: with the fast int8 tower of a ViT on the CPU)."""
         if self.source == "checkpoint":
-            return ModelChoice(model=self.model, checkpoint=self.checkpoint or None, device=device)
+            return ModelChoice(model=self.model, checkpoint=self.checkpoint or None, device=device, fast_cpu=fast_cpu)
         if self.source == "pretrained":
-            return ModelChoice(model=self.model, pretrained=self.pretrained or None, device=device)
-        return ModelChoice(model=BUNDLED_MODEL, device=device)
+            return ModelChoice(model=self.model, pretrained=self.pretrained or None, device=device, fast_cpu=fast_cpu)
+        return ModelChoice(model=BUNDLED_MODEL, device=device, fast_cpu=fast_cpu)
 
     @property
     def title(self) -> str:

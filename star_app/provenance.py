@@ -55,7 +55,8 @@ def stamp(project: Project) -> dict[str, str]:
 
 
 def prototype_key(project: Project, device: str) -> str:
-    """The key of the prototypes of :func:`bank_actions` with the project's model on ``device``."""
+    """The key of the prototypes of :func:`bank_actions` with the project's model on ``device`` (as
+    ``AppSettings.compute`` writes it: with ``+fast-cpu`` when the fast tower embeds)."""
     parts = stamp(project)
     return _digest([parts["examples"], parts["confirmed"], parts["model"], device,
                     project.settings.labeling.trim_rest])

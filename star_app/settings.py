@@ -36,11 +36,12 @@ def config_dir() -> Path:
 
 @dataclass
 class AppSettings:
-    """The device; the model new projects start with and whether the first-run choice was made; the
+    """The device (and whether to embed frames on the CPU with the fast int8 ViT tower); the model new projects start with and whether the first-run choice was made; the
     descriptor LLM; autosave; the recent projects; times shown as frame numbers; the window layout
     (Qt's saved geometry and splitter states, base64, by name)."""
 
     device: str = "auto"
+    fast_cpu: bool = False
     new_project_model: ModelSetup = field(default_factory=ModelSetup)
     model_chosen: bool = False
     llm_url: str = ""
@@ -50,6 +51,11 @@ class AppSettings:
     recent: list[str] = field(default_factory=list)
     time_as_frames: bool = False
     layout: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def compute(self) -> str:
+        """Where and how features are computed: the device, and ``+fast-cpu`` with the fast tower."""
+        return f"{self.device}+fast-cpu" if self.fast_cpu else self.device
 
 
 def settings_path() -> Path:
@@ -62,6 +68,7 @@ FIELD_CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "new_project_model": lambda v, w: ModelSetup.from_dict({k: text(x, f"{w}.{k}", 4096)
                                                             for k, x in obj(v, w).items()}),
     "model_chosen": flag,
+    "fast_cpu": flag,
     "llm_url": lambda v, w: text(v, w, 4096),
     "llm_model": lambda v, w: text(v, w, 256),
     "llm_key": lambda v, w: text(v, w, 4096),

@@ -96,9 +96,9 @@ class JobController(QObject):
 
     def job_input(self) -> JobInput:
         """The current project's copy for a build or labeling job (its settings; the device is the user's)."""
-        project, device = self.state.project, self.settings.settings.device
-        model, params = project.settings.model.choice(device), project.settings.labeling
-        signature = prototype_key(project, device)
+        project, app = self.state.project, self.settings.settings
+        model, params = project.settings.model.choice(app.device, app.fast_cpu), project.settings.labeling
+        signature = prototype_key(project, app.compute)
         saved = project.prototypes_path if project.bank_signature == signature else None
         return JobInput(model, params, bank_actions(project), signature, saved, project.prototypes_path, stamp(project))
 

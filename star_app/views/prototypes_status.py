@@ -35,7 +35,7 @@ class PrototypesStatus(QLabel):
             text, color, tip = "No prototypes: no actions yet", "#707070", "Drop example clips on the Actions panel"
         elif project.bank_signature is None:
             text, color, tip = f"Prototypes not built yet ({what})", OUT_OF_DATE, "Labeling builds them (Ctrl+B alone)"
-        elif project.bank_signature == prototype_key(project, self._store.settings.device):
+        elif project.bank_signature == prototype_key(project, self._store.settings.compute):
             text, color, tip = f"Prototypes up to date: {what}", UP_TO_DATE, "Built from the current examples and model"
         else:
             text, color = f"Prototypes out of date ({what})", OUT_OF_DATE

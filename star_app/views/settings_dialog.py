@@ -69,6 +69,11 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(s.device)
+        self.fast_cpu = QCheckBox("Fast CPU features for CLIP ViT-B/16 (int8, approximate)")
+        self.fast_cpu.setChecked(s.fast_cpu)
+        self.fast_cpu.setToolTip("On the CPU, embed frames with an int8 copy of a ViT image tower: about 2x "
+                                 "faster, features within cosine 0.99 of the exact ones. Other models run as "
+                                 "they are; the GPU is never affected.")
         self.llm_url = QLineEdit(s.llm_url)
         self.llm_url.setPlaceholderText("e.g. http://127.0.0.1:8080/v1 (empty: template descriptors)")
         self.llm_model = QLineEdit(s.llm_model)
@@ -77,6 +82,7 @@ class SettingsDialog(QDialog):
         box = QGroupBox("Application (every project)")
         form = QFormLayout(box)
         form.addRow("Device", self.device)
+        form.addRow("", self.fast_cpu)
         form.addRow("Descriptor LLM URL", self.llm_url)
         form.addRow("LLM model", self.llm_model)
         form.addRow("LLM API key", self.llm_key)
@@ -125,6 +131,6 @@ class SettingsDialog(QDialog):
 
     def result_app(self) -> AppSettings:
         model: ModelSetup = self.model.setup() if self.for_new_projects.isChecked() else self._app.new_project_model
-        return replace(self._app, device=self.device.currentText(), llm_url=self.llm_url.text().strip(),
+        return replace(self._app, device=self.device.currentText(), fast_cpu=self.fast_cpu.isChecked(), llm_url=self.llm_url.text().strip(),
                        llm_model=self.llm_model.text().strip() or "default", llm_key=self.llm_key.text(),
                        new_project_model=model)

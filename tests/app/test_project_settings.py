@@ -74,3 +74,14 @@ def test_the_window_layout_is_the_users_and_comes_back(make_window, qtbot):
     QApplication.processEvents()
     assert (again.width(), again.height()) == size
     assert again.centralWidget().sizes() == sizes
+
+
+def test_fast_cpu_features_are_the_users_setting_and_reach_the_jobs(make_window, qtbot):
+    window = make_window()
+    before = window.jobs.job_input()
+    assert not before.model.fast_cpu
+    edit_settings(window, qtbot, lambda dialog: dialog.fast_cpu.setChecked(True))
+    assert window.store.settings.fast_cpu and load_settings().fast_cpu  # saved with the user's settings
+    after = window.jobs.job_input()
+    assert after.model.fast_cpu and after.model.device == before.model.device
+    assert after.signature != before.signature  # other features: other prototypes
