@@ -56,7 +56,7 @@ def test_compact_format_round_trip_is_exact(assets, tmp_path):
         assert torch.equal(a, b), name
 
 
-def test_shipped_model_labels_a_long_video_of_unseen_actions(tmp_path, monkeypatch):
+def test_shipped_model_labels_a_long_video_of_unseen_actions(tmp_path, monkeypatch, request):
     """The model and labeling calibration as shipped (no STAR_ASSETS_DIR override), offline, on a long video of
     the 8 meta-test actions from 5 examples each: the timeline is right, far above the majority label."""
     from collections import Counter
@@ -68,6 +68,9 @@ def test_shipped_model_labels_a_long_video_of_unseen_actions(tmp_path, monkeypat
     from star_model.engine.segmentation import label_features
 
     monkeypatch.delenv("STAR_ASSETS_DIR", raising=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # labels depend on the thread count at near-ties: measure one setting, on any machine
+    request.addfinalizer(lambda: torch.set_num_threads(threads))
     model = create_model("star-tiny", pretrained="bundled")
     embedder = FrameEmbedder(model, FeatureCache(tmp_path / "cache"))
     recipe = LongSetRecipe("test", videos=1, clips=5, min_s=45.0, max_s=45.0, seed=11)
@@ -77,5 +80,6 @@ def test_shipped_model_labels_a_long_video_of_unseen_actions(tmp_path, monkeypat
     result = label_features(model, bank, case.features)
     accuracy, f1 = frame_accuracy(result.labels, case.truth), f1_at(result.labels, case.truth, 0.5)
     majority = max(Counter(case.truth).values()) / len(case.truth)
-    # measured: see docs/long_video_benchmark.md for the 10-video test table
+    # measured on one thread: accuracy 0.85, F1@50 0.80 (two threads: 0.80, 0.67); majority 0.54.
+    # See docs/long_video_benchmark.md for the 10-video test table
     assert accuracy >= max(0.75, majority + 0.25) and f1 >= 0.6, (accuracy, f1, majority)
