@@ -7,8 +7,6 @@ are randomly initialised and a warning says so.
 from __future__ import annotations
 
 import logging
-import pickle
-import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -47,11 +45,11 @@ def _weights_file_errors(pretrained: Optional[str], arch: Optional[str]) -> Iter
     name, what = Path(pretrained).name, f"CLIP weights for {arch or 'the custom backbone'}"
     try:
         yield
-    except pickle.UnpicklingError:
-        raise CheckpointError(f"{name} is a pickle that holds more than tensors (pickles can run code, so it is "
-                              f"refused); pretrained weights are an open_clip tag or {what} as safetensors or a plain "
-                              f"state dict: convert it with safetensors.torch.save_file") from None
-    except (RuntimeError, ValueError, KeyError, EOFError, OSError, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # whatever torch.load or open_clip raise for a file they cannot take
+        if any(c.__name__ == "UnpicklingError" for c in type(exc).__mro__):  # weights_only refused a pickle
+            raise CheckpointError(f"{name} is a pickle that holds more than tensors (pickles can run code, so it is "
+                                  f"refused); pretrained weights are an open_clip tag or {what} as safetensors or a "
+                                  f"plain state dict: convert it with safetensors.torch.save_file") from None
         first = f"{type(exc).__name__}: " + (str(exc).strip().splitlines() or [""])[0]
         raise CheckpointError(f"{name} cannot be loaded as {what} ({first}); pretrained weights are an open_clip "
                               f"tag or a CLIP weights file (safetensors or a plain state dict)") from None
