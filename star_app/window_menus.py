@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLineEdit, QMenu, QMessageBox,
                                QWidget)
 
+from star_app.editor_menus import add as _add
 from star_app.editor_menus import speed_entries, time_format_entry
 from star_app.views.guide_dialog import GuideDialog
 
@@ -88,15 +89,6 @@ class EnterStaysInTextFields(QObject):
                 and event.key() in ENTER_KEYS and _types_text(QApplication.focusWidget())):
             event.accept()
         return False
-
-
-def _add(menu: QMenu, text: str, slot: Callable, shortcut=None) -> QAction:
-    action = menu.addAction(text)
-    action.triggered.connect(lambda _checked=False: slot())
-    if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    return action
 
 
 def _recent_menu(window: MenuHost, menu: QMenu) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QMenu, QMessageBox,
 
 from star_app.services.engine import Engine
 from star_app.settings import AppSettings
+from star_app.views.settings_dialog import SettingsDialog
 from star_model.synthetic import split_actions, write_dataset
 
 ACTIONS = [a.name for a in split_actions("test")[:2]]
@@ -195,3 +196,14 @@ def click_button(text: str):
         button = next(b for b in dialog.findChildren(QAbstractButton) if b.text() == text)
         QTimer.singleShot(0, button.click)
     return handle
+
+
+def edit_settings(window, qtbot, change) -> None:
+    """Project > Settings…: ``change(dialog)``, then OK."""
+    def handle(dialog: SettingsDialog) -> None:
+        change(dialog)
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+
+    shown = WhenShown(SettingsDialog, handle)
+    window.menu_actions["settings"].trigger()
+    assert shown.done

@@ -7,23 +7,11 @@ import json
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from star_app.settings import load_settings
 from star_app.views.settings_dialog import SettingsDialog
-from tests.app.conftest import WhenShown
-
-
-def edit_settings(window, qtbot, change) -> None:
-    """Project > Settings…: ``change(dialog)``, then OK."""
-    def handle(dialog: SettingsDialog) -> None:
-        change(dialog)
-        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-
-    shown = WhenShown(SettingsDialog, handle)
-    window.menu_actions["settings"].trigger()
-    assert shown.done
+from tests.app.conftest import edit_settings
 
 
 def test_labeling_settings_belong_to_the_project_and_a_new_project_starts_from_defaults(make_window, qtbot, tmp_path):

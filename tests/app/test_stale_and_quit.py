@@ -3,34 +3,17 @@ status bar says whether the prototypes are current and keeps the last job's resu
 asks first, and cancels it cleanly when the user quits."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from star_app.views.quit_question import KEEP, QUIT
-from star_app.views.settings_dialog import SettingsDialog
-from tests.app.conftest import ACTIONS, WhenShown, click_button, clips, wait_idle
+from tests.app.conftest import ACTIONS, WhenShown, click_button, clips, edit_settings, wait_idle
 
 
 def make_project(window, data) -> str:
     for action in ACTIONS:
         window.files.drop_examples([str(p) for p in clips(data, action)])
     return window.files.drop_videos([str(data / "long" / "long_000.mp4")])[0]
-
-
-def change_rate_in_settings(window, qtbot, rate: float) -> None:
-    """Settings (modal): type another labeling rate, OK."""
-    seen = []
-
-    def edit() -> None:
-        dialog = QApplication.activeModalWidget()
-        assert isinstance(dialog, SettingsDialog)
-        seen.append(dialog)
-        dialog.rate.setValue(rate)
-        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-
-    QTimer.singleShot(0, edit)
-    window.menu_actions["settings"].trigger()
-    assert seen, "the Settings dialog did not open"
 
 
 def test_labels_made_with_other_settings_are_stale_until_relabel_now(make_window, qtbot, dataset, shared_engine,
@@ -45,7 +28,8 @@ def test_labels_made_with_other_settings_are_stale_until_relabel_now(make_window
     assert not notices.stale_box.isVisible()
     assert window.prototypes_status.text().startswith("Prototypes up to date: 4 examples")
 
-    change_rate_in_settings(window, qtbot, window.project_settings.labeling.rate + 1.0)
+    rate = window.project_settings.labeling.rate + 1.0
+    edit_settings(window, qtbot, lambda dialog: dialog.rate.setValue(rate))
     qtbot.waitUntil(notices.stale_box.isVisible, timeout=2000)
     assert "labeling settings changed" in notices.stale_text.text()
     assert notices.relabel_button.isVisible() and notices.relabel_button.text() == "Re-label now"
