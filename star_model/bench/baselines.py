@@ -166,11 +166,20 @@ class ProtoNet:
         return feats
 
 
-def build_method(name: str, towers: STAR) -> tuple[object, Optional[nn.Module]]:
+def merged(data: dict, overrides: dict) -> dict:
+    """``data`` (a config dict) with ``overrides`` applied section by section, nested dicts merged."""
+    out = dict(data)
+    for key, value in overrides.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def build_method(name: str, towers: STAR, recipe: Optional[dict] = None) -> tuple[object, Optional[nn.Module]]:
     """(benchmark method, module to meta-train or None) for ``name`` on ``towers``' CLIP towers.
 
     ``shipped`` is ``towers`` itself (already trained); ``star``, its ablations and ``otam`` are fresh heads
-    sharing its frozen towers, built from ``towers``' config (with the ablated part switched off).
+    sharing its frozen towers, built from ``towers``' config with ``recipe`` (config overrides, e.g. a gate
+    start) applied and then the ablated part switched off.
     """
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
@@ -181,9 +190,7 @@ def build_method(name: str, towers: STAR) -> tuple[object, Optional[nn.Module]]:
         return head, head
     if name == "shipped":
         return StarMethod(towers), None
-    data = towers.cfg.to_dict()
-    for section, values in METHODS[name].items():
-        data[section].update(values)
+    data = merged(merged(towers.cfg.to_dict(), recipe or {}), METHODS[name])
     model = STAR(config_from_dict(data), warn_random=False).to(towers.backbone.mean.device)
     model.backbone.load_state_dict(towers.backbone.state_dict())
     model.backbone.set_trainable(True)

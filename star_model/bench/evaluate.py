@@ -20,6 +20,7 @@ once per class set and every episode with that set reuses it (exactly what ``STA
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 
 from star_model.bench.baselines import LABELS, METHODS, TRAINED, batched_distances, build_method
 from star_model.bench.paraphrases import paraphrased_descriptors
+from star_model.bench.pool import map_units
 from star_model.data.episodes import EpisodePlan, fixed_episodes
 from star_model.nn.bundled import bundled_card, load_bundled
 from star_model.nn.model import STAR
@@ -63,6 +65,7 @@ class EvalSettings:
     way: int = 5
     queries: int = 3
     seed: int = 0
+    recipe: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -139,8 +142,8 @@ def _plans(test: FeatureSource, settings: EvalSettings, seed: int) -> dict[str, 
             "pairs5": order_pair_plans(test, 5, settings.queries, settings.episodes, base + 50)}
 
 
-def _train(module: torch.nn.Module, sources: dict[str, FeatureSource], settings: EvalSettings, shot: int,
-           seed: int) -> int:
+def train_head(module: torch.nn.Module, sources: dict[str, FeatureSource], settings: EvalSettings, shot: int,
+               seed: int) -> int:
     """Meta-train ``module`` in place (best meta-val weights kept); returns the step of its best validation."""
     cfg = TrainConfig(steps=settings.max_steps, way=settings.way, shot=shot, query=4, lr=1e-3,
                       warmup_steps=max(1, settings.max_steps // 10), val_every=settings.val_every,
@@ -159,31 +162,52 @@ def _score(method, sources: dict[str, FeatureSource], plans: dict[str, list[Epis
     return out
 
 
+def _prepare(towers: Optional[STAR], card: Optional[dict], settings: EvalSettings, say: Say) -> dict:
+    """What every seed of a run shares: towers (default: the bundled model), its card and the embedded clips."""
+    towers = towers if towers is not None else load_bundled()
+    card = card if card is not None else bundled_card()
+    return {"towers": towers, "card": card, "settings": settings, "say": say,
+            "sources": _sources(towers, card, settings, say)}
+
+
+def _unit_scores(context: dict, unit: tuple[int, str]) -> tuple[dict[str, float], list[int]]:
+    """One seed of one method: (column -> accuracy, best training steps)."""
+    settings, sources, towers, say = context["settings"], context["sources"], context["towers"], context["say"]
+    seed, name = unit
+    plans = _plans(sources["test"], settings, seed)
+    scores, steps = {}, []
+    for shot in ((1, 5) if name in TRAINED else (None,)):
+        torch.manual_seed(seed)  # seed s: the same initialisation and training episodes for every method
+        method, module = build_method(name, towers, settings.recipe)
+        if module is not None:
+            steps.append(train_head(module, sources, settings, shot, seed))
+        columns = [k for k, (_, s) in COLUMNS.items() if shot is None or s == shot]
+        scores.update(_score(method, sources, plans, columns, towers.cfg.num_frames))
+    say(f"seed {seed}: {name} " + ", ".join(f"{k} {100 * v:.1f}" for k, v in scores.items()))
+    return scores, steps
+
+
 def run_benchmark(settings: EvalSettings, methods: Optional[Sequence[str]] = None, say: Optional[Say] = None,
-                  towers: Optional[STAR] = None, card: Optional[dict] = None) -> str:
-    """Run everything and return the Markdown report (``towers``/``card`` default to the bundled model)."""
+                  towers: Optional[STAR] = None, card: Optional[dict] = None, jobs: int = 1) -> str:
+    """Run everything and return the Markdown report (``towers``/``card`` default to the bundled model).
+
+    ``jobs`` > 1 runs each method's seeds in that many worker processes (:func:`~star_model.bench.pool.map_units`);
+    ``say`` must then be a module-level function.
+    """
     say = say or log.info
     start = time.perf_counter()
     methods = list(methods or METHODS)
-    towers = towers if towers is not None else load_bundled()
-    card = card if card is not None else bundled_card()
-    T = towers.cfg.num_frames
-    sources = _sources(towers, card, settings, say)
+    units = [(seed, name) for seed in range(settings.seeds) for name in methods]
     rows = {name: Row(name) for name in methods}
-    for seed in range(settings.seeds):
-        plans = _plans(sources["test"], settings, seed)
-        for name in methods:
-            for shot in ((1, 5) if name in TRAINED else (None,)):
-                torch.manual_seed(seed)  # seed s: the same initialisation and training episodes for every method
-                method, module = build_method(name, towers)
-                if module is not None:
-                    rows[name].best_steps.append(_train(module, sources, settings, shot, seed))
-                columns = [k for k, (_, s) in COLUMNS.items() if shot is None or s == shot]
-                for key, value in _score(method, sources, plans, columns, T).items():
-                    rows[name].accuracy[key].append(value)
-            say(f"seed {seed}: {name} " + ", ".join(f"{k} {100 * v[-1]:.1f}" for k, v in rows[name].accuracy.items())
-                + f" ({time.perf_counter() - start:.0f} s)")
-    return format_report(rows, settings, card, time.perf_counter() - start)
+    for (_, name), (scores, steps) in zip(units, map_units(_unit_scores, units, jobs, _prepare,
+                                                            (towers, card, settings, say))):
+        for key, value in scores.items():
+            rows[name].accuracy[key].append(value)
+        rows[name].best_steps += steps
+    card = card if card is not None else bundled_card()
+    threads = torch.get_num_threads()
+    where = f"{jobs} processes x {max(1, threads // jobs)} thread(s)" if jobs > 1 else f"{threads} CPU thread(s)"
+    return format_report(rows, settings, card, time.perf_counter() - start, where)
 
 
 def paired_p(a: Sequence[float], b: Sequence[float]) -> float:
@@ -195,14 +219,15 @@ def paired_p(a: Sequence[float], b: Sequence[float]) -> float:
     return float(ttest_rel(a, b).pvalue)
 
 
-def _cell(values: Sequence[float]) -> str:
+def mean_sd_cell(values: Sequence[float]) -> str:
+    """``mean ± sd`` over seeds, in percent ("-" when empty)."""
     if not values:
         return "-"
     sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
     return f"{100 * float(np.mean(values)):.1f} ± {100 * sd:.1f}"
 
 
-def format_report(rows: dict[str, Row], settings: EvalSettings, card: dict, wall_s: float) -> str:
+def format_report(rows: dict[str, Row], settings: EvalSettings, card: dict, wall_s: float, where: str) -> str:
     """The Markdown report: accuracy table (mean ± sd over seeds), paired tests against STAR, goals."""
     lines = [
         "# Few-shot benchmark: synthetic action world, meta-test actions", "",
@@ -219,7 +244,9 @@ def format_report(rows: dict[str, Row], settings: EvalSettings, card: dict, wall
         "- What is new at test time: the 8 meta-test *actions* (compositions of 1-3 primitives, in an order, that "
         "no training action has). What is not: their primitives, each of which occurs in meta-train actions, and "
         "(except in the paraphrase column) the stage-descriptor sentences, which the text tower saw in pretraining.",
-        f"- Wall time of this run: {wall_s / 60:.1f} min on {torch.get_num_threads()} CPU thread(s).", "",
+        f"- STAR recipe (config overrides of the bundled model's, for STAR and every ablation): "
+        f"{settings.recipe or 'none'}.",
+        f"- Wall time of this run: {wall_s / 60:.1f} min on {where}.", "",
         "| Method | " + " | ".join(title for title, _ in COLUMNS.values())
         + " | p vs STAR (1-shot) | p vs STAR (5-shot) | best step (mean) |",
         "| --- |" + " --- |" * (len(COLUMNS) + 3),
@@ -230,11 +257,19 @@ def format_report(rows: dict[str, Row], settings: EvalSettings, card: dict, wall
         if star is not None and row.name.startswith("star_"):
             tests = [f"{paired_p(star.accuracy[k], row.accuracy[k]):.3f}" for k in ("1shot", "5shot")]
         steps = f"{np.mean(row.best_steps):.0f}" if row.best_steps else "-"
-        lines.append(f"| {LABELS[row.name]} | " + " | ".join(_cell(row.accuracy.get(k, [])) for k in COLUMNS)
+        lines.append(f"| {LABELS[row.name]} | " + " | ".join(mean_sd_cell(row.accuracy.get(k, [])) for k in COLUMNS)
                      + f" | {tests[0]} | {tests[1]} | {steps} |")
     return "\n".join(lines + ["", "The long-video labeling table is in [`long_video_benchmark.md`]"
                                    "(long_video_benchmark.md) (`star-app eval --only long`).", "", "## Goals", "",
                                *_goals(rows)]) + "\n"
+
+
+def _switch(overrides: dict, prefix: str = "") -> str:
+    """``{"sgf": {"enabled": False}}`` -> ``sgf.enabled = false`` (the config key an ablation sets)."""
+    key, value = next(iter(overrides.items()))
+    if isinstance(value, dict):
+        return _switch(value, f"{prefix}{key}.")
+    return f"{prefix}{key} = {json.dumps(value)}"
 
 
 def _goals(rows: dict[str, Row]) -> list[str]:
@@ -247,7 +282,8 @@ def _goals(rows: dict[str, Row]) -> list[str]:
             p = paired_p(star.accuracy["1shot"], row.accuracy["1shot"])
             ahead = mean["star"] > mean[name] and p < 0.05
             out.append(f"- STAR ahead of {LABELS[name]} (5-way 1-shot, paired p < 0.05): "
-                       f"{100 * (mean['star'] - mean[name]):+.1f} points, p = {p:.3f}, {'met' if ahead else 'NOT met'}.")
+                       f"{100 * (mean['star'] - mean[name]):+.1f} points, p = {p:.3f}, {'met' if ahead else 'NOT met'} "
+                       f"(switch: `{_switch(METHODS[name])}`).")
     if "otam" in mean:
         gap = 100 * (mean["star"] - mean["otam"])
         out.append(f"- STAR >= OTAM baseline + {GOALS['star_minus_otam_1shot']:g} points (5-way 1-shot): {gap:+.1f}, "

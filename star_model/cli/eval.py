@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import sys
 import tempfile
@@ -20,8 +21,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``eval``, ``calibrate`` and ``bundle`` to star-app's sub-commands."""
     ev = sub.add_parser("eval", help="few-shot and long-video benchmarks on the synthetic meta-test actions "
                                      "(writes Markdown tables)")
-    ev.add_argument("--only", choices=["fewshot", "long"], help="run one of the two benchmarks (default: both)")
+    ev.add_argument("--only", choices=["fewshot", "long", "search"],
+                    help="run one of the two benchmarks (default: both), or the meta-val search for the STAR recipe")
     ev.add_argument("--out", type=Path, default=Path("docs/benchmark.md"), help="Markdown file for the few-shot table")
+    ev.add_argument("--search-out", type=Path, default=Path("docs/part_search.md"),
+                    help="Markdown file for the recipe search (--only search)")
     ev.add_argument("--long-out", type=Path, default=Path("docs/long_video_benchmark.md"),
                     help="Markdown file for the long-video table")
     ev.add_argument("--workdir", type=Path, help="folder for the rendered long videos, reused when it holds them "
@@ -33,6 +37,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--clips", type=int, default=30, help="test clips per meta-test action (default 30)")
     ev.add_argument("--long-videos", type=int, default=10, help="test long videos to label (default 10)")
     ev.add_argument("--methods", help="comma-separated subset of: " + ", ".join(_method_names()))
+    ev.add_argument("--recipe", type=json.loads, default={},
+                    help='STAR config overrides for STAR and its ablations, as JSON: \'{"sgf": {"gate_init": 0.1}}\'')
+    ev.add_argument("--jobs", type=int, default=1,
+                    help="worker processes for the seeds (the CPU threads are shared among them; default 1)")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=_cmd_eval)
 
@@ -93,13 +101,20 @@ def _write(path: Path, text: str) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    from star_model.bench.evaluate import EvalSettings
+
+    settings = EvalSettings(episodes=args.episodes, seeds=args.seeds, max_steps=args.max_steps, clips=args.clips,
+                            seed=args.seed, recipe=args.recipe)
+    if args.only == "search":
+        from star_model.bench.part_search import run_search
+
+        _write(args.search_out, run_search(settings, say=_say, jobs=args.jobs))
+        return 0
     if args.only != "long":
-        from star_model.bench.evaluate import EvalSettings, run_benchmark
+        from star_model.bench.evaluate import run_benchmark
 
         methods = [m.strip() for m in args.methods.split(",")] if args.methods else None
-        settings = EvalSettings(episodes=args.episodes, seeds=args.seeds, max_steps=args.max_steps, clips=args.clips,
-                                seed=args.seed)
-        _write(args.out, run_benchmark(settings, methods, say=_say))
+        _write(args.out, run_benchmark(settings, methods, say=_say, jobs=args.jobs))
     if args.only != "fewshot":
         from star_model.bench.long_data import LongSetRecipe
         from star_model.bench.long_eval import run_long_benchmark

@@ -47,9 +47,13 @@ class TSAConfig:
 
 @dataclass
 class SGFConfig:
-    """Semantic-guided fusion: gated injection of the class text into support frames."""
+    """Semantic-guided fusion: gated injection of the class text into support frames.
+
+    ``gate_init``: the start of every gate entry (tanh(gate) scales the text); 0 starts the gate closed.
+    """
 
     enabled: bool = True
+    gate_init: float = 0.0
 
 
 @dataclass
@@ -67,6 +71,7 @@ class ASDConfig:
 
     enabled: bool = True
     strides: list = field(default_factory=lambda: [1, 2, 4])
+    mix_lr_scale: float = 1.0
     mamba: MambaConfig = field(default_factory=MambaConfig)
 
 

@@ -43,6 +43,12 @@ class STAR(nn.Module):
         """The trainable parameters of the STAR head (TSA and STPR), without the CLIP towers."""
         return [p for name, p in self.named_parameters() if not name.startswith("backbone.")]
 
+    def lr_scales(self) -> dict[str, float]:
+        """Head parameters trained at a scaled learning rate (name -> factor): ASD's stride-mix weights."""
+        if self.refiner.asd is None or self.cfg.asd.mix_lr_scale == 1.0:
+            return {}
+        return {"refiner.asd.mix": float(self.cfg.asd.mix_lr_scale)}
+
     def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """frames: (B, T, 3, H, W) uint8 or float in [0, 1] -> (B, T, D) L2-normalised frame features."""
         return self.backbone.encode_frames(frames)

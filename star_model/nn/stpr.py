@@ -1,6 +1,7 @@
 """Semantic Temporal Prototype Refiner (STPR): SGF, ASD and ACU.
 
-Every branch starts at zero, so an untrained refiner is exactly the identity.
+ASD and ACU start at zero, and so does SGF with its default closed gate: an untrained refiner is then
+exactly the identity.
 """
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from star_model.nn.mamba import Mamba
 
 
 class SemanticGuidedFusion(nn.Module):
-    """Gated injection of the class text t_k into every frame of a support clip (gate starts closed)."""
+    """Gated injection of the class text t_k into every frame of a support clip (gate starts at ``gate_init``)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, gate_init: float = 0.0) -> None:
         super().__init__()
         self.proj = nn.Linear(dim, dim)
-        self.gate = nn.Parameter(torch.zeros(dim))
+        self.gate = nn.Parameter(torch.full((dim,), float(gate_init)))
 
     def forward(self, x: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """x: (B, T, D) support frames, text: (B, D) the class prompt of each clip -> (B, T, D)."""
@@ -95,7 +96,7 @@ class PrototypeRefiner(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         dim = cfg.embed_dim
-        self.sgf = SemanticGuidedFusion(dim) if cfg.sgf.enabled else None
+        self.sgf = SemanticGuidedFusion(dim, cfg.sgf.gate_init) if cfg.sgf.enabled else None
         self.asd = MultiFrequencySampling(dim, cfg.asd) if cfg.asd.enabled else None
         self.acu = BidirectionalRefiner(dim, cfg.acu) if cfg.acu.enabled else None
 

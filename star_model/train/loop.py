@@ -117,8 +117,10 @@ def _world() -> tuple[int, int]:
 
 
 def _param_groups(model: STAR, cfg: TrainConfig) -> list[dict]:
-    """Head weights (decayed), head norms/biases/embeddings (not decayed), unfrozen backbone blocks."""
-    head = [(n, p) for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    """Head weights (decayed), head norms/biases/embeddings (not decayed), unfrozen backbone blocks; a head
+    parameter named in ``model.lr_scales()`` gets a group of its own at that learning-rate factor (not decayed)."""
+    scaled = getattr(model, "lr_scales", dict)()
+    head = [(n, p) for n, p in model.named_parameters() if not n.startswith("backbone.") and n not in scaled]
     backbone = [(n, p) for n, p in model.backbone.named_parameters() if p.requires_grad]
     groups = [
         {"params": [p for _, p in head if p.dim() >= 2], "names": [n for n, p in head if p.dim() >= 2],
@@ -126,6 +128,9 @@ def _param_groups(model: STAR, cfg: TrainConfig) -> list[dict]:
         {"params": [p for _, p in head if p.dim() < 2], "names": [n for n, p in head if p.dim() < 2],
          "weight_decay": 0.0, "lr_scale": 1.0},
     ]
+    params = dict(model.named_parameters())
+    groups += [{"params": [params[n]], "names": [n], "weight_decay": 0.0, "lr_scale": factor}
+               for n, factor in scaled.items()]
     if backbone:
         groups.append({"params": [p for _, p in backbone], "names": [f"backbone.{n}" for n, _ in backbone],
                        "weight_decay": cfg.weight_decay, "lr_scale": cfg.backbone_lr_scale})

@@ -1,0 +1,128 @@
+"""Which STAR recipe to ship: candidate settings of STAR's parts, meta-trained and scored on meta-val only.
+
+Every candidate is a set of config overrides on the bundled model's config (a gate that starts open, a
+learning-rate boost on ASD's stride-mix weights, a shallower or narrower ACU), meta-trained 5-way 1-shot
+by the benchmark's code path (early-stopped on the meta-val clips) and then scored on *other* rendered
+clips of the meta-val actions, so the choice never sees a meta-test action. Seeds are paired as in the
+benchmark; each candidate gets a paired t-test against the bundled recipe.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from star_model.bench.baselines import build_method
+from star_model.bench.evaluate import EvalSettings, episode_accuracies, mean_sd_cell, paired_p, train_head
+from star_model.bench.pool import map_units
+from star_model.data.episodes import fixed_episodes
+from star_model.nn.bundled import bundled_card, load_bundled
+from star_model.nn.model import STAR
+from star_model.synthetic import split_actions
+from star_model.train.recipes import synthetic_source
+
+Say = Callable[[str], None]
+CANDIDATES: dict[str, dict] = {
+    "bundled recipe": {},
+    "SGF gate starts open (0.1)": {"sgf": {"gate_init": 0.1}},
+    "ASD mix weights at 10x learning rate": {"asd": {"mix_lr_scale": 10.0}},
+    "ACU depth 1": {"acu": {"depth": 1}},
+    "ACU expansion 1": {"acu": {"mamba": {"expand": 1}}},
+}
+
+
+def _prepare(settings: EvalSettings, say: Say, towers: Optional[STAR], card: Optional[dict]) -> dict:
+    towers = towers if towers is not None else load_bundled()
+    card = card if card is not None else bundled_card()
+    T = towers.cfg.num_frames
+    with torch.no_grad():
+        say("embedding meta-train and meta-val clips")
+        train_set = synthetic_source(towers, split_actions("train"), card["meta_train_clips"], (card["seed"], 101),
+                                     2 * T, 0.3)
+        val = synthetic_source(towers, split_actions("val"), settings.val_clips, (settings.seed, 202), T)
+        score = synthetic_source(towers, split_actions("val"), settings.clips, (settings.seed, 404), T)
+    return {"towers": towers, "settings": settings, "say": say,
+            "sources": {"train": train_set, "val": val, "score": score}}
+
+
+@torch.no_grad()
+def _diagnostics(module: torch.nn.Module) -> dict[str, float]:
+    """How far the parts moved from their start: mean |tanh(SGF gate)|, the largest ASD mix weight."""
+    out = {}
+    refiner = module.refiner
+    if refiner.sgf is not None:
+        out["gate"] = float(torch.tanh(refiner.sgf.gate).abs().mean())
+    if refiner.asd is not None:
+        out["mix"] = float(refiner.asd.mix.softmax(0).max())
+    return out
+
+
+def _unit_score(context: dict, unit: tuple[int, str, str]) -> tuple[float, int, dict]:
+    """One seed of one candidate: (meta-val accuracy, best training step, diagnostics)."""
+    settings, sources, towers, say = context["settings"], context["sources"], context["towers"], context["say"]
+    seed, name, recipe = unit
+    score = sources["score"]
+    plans = fixed_episodes(score.counts, settings.way, 1, settings.queries, settings.episodes, 7000 + seed)
+    torch.manual_seed(seed)
+    method, module = build_method("star", towers, json.loads(recipe))
+    step = train_head(module, sources, settings, 1, seed)
+    acc = float(episode_accuracies(method, score, plans, towers.cfg.num_frames).mean())
+    say(f"seed {seed}: {name}: meta-val 5-way 1-shot {100 * acc:.1f} (best step {step})")
+    return acc, step, _diagnostics(module)
+
+
+def run_search(settings: EvalSettings, candidates: Optional[dict[str, dict]] = None, say: Optional[Say] = None,
+               jobs: int = 1, towers: Optional[STAR] = None, card: Optional[dict] = None) -> str:
+    """Meta-train every candidate over ``settings.seeds`` paired seeds; the Markdown report of meta-val scores.
+
+    ``settings.clips``: the scored clips per meta-val action; ``towers``/``card`` default to the bundled model.
+    """
+    say = say or (lambda message: None)
+    candidates = dict(candidates or CANDIDATES)
+    start = time.perf_counter()
+    units = [(seed, name, json.dumps(recipe)) for seed in range(settings.seeds) for name, recipe in candidates.items()]
+    results = map_units(_unit_score, units, jobs, _prepare, (settings, say, towers, card))
+    acc, steps, diag = defaultdict(list), defaultdict(list), defaultdict(list)
+    for (_, name, _), (value, step, moved) in zip(units, results):
+        acc[name].append(value)
+        steps[name].append(step)
+        diag[name].append(moved)
+    return format_search(candidates, acc, steps, diag, settings, time.perf_counter() - start, jobs)
+
+
+def _mean_of(diags: Sequence[dict], key: str) -> str:
+    values = [d[key] for d in diags if key in d]
+    return f"{np.mean(values):.3f}" if values else "-"
+
+
+def format_search(candidates: dict[str, dict], acc: dict[str, list[float]], steps: dict[str, list[int]],
+                  diag: dict[str, list[dict]], settings: EvalSettings, wall_s: float, jobs: int) -> str:
+    """The search table, and which recipe wins (best mean; the bundled recipe unless a gain is significant)."""
+    base = next(iter(candidates))
+    lines = [
+        "# Which STAR recipe to ship: a search on meta-val", "",
+        "Regenerate with `star-app eval --only search`. Each candidate is meta-trained 5-way 1-shot exactly as in the "
+        f"benchmark (at most {settings.max_steps} episodes, early-stopped on {settings.val_clips} clips per meta-val "
+        f"action) over {settings.seeds} paired seeds, then scored on {settings.episodes} 5-way 1-shot episodes of "
+        f"{settings.clips} *other* rendered clips per meta-val action. No meta-test action is used. p: paired t-test "
+        f"against the {base}. |gate|: mean |tanh| of SGF's gate after training; mix: ASD's largest stride weight "
+        f"(1/3 = uniform).",
+        f"- Wall time: {wall_s / 60:.1f} min ({jobs} process(es)).", "",
+        "| Candidate | overrides | meta-val 5-way 1-shot | p vs bundled | best step (mean) | gate | mix |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, recipe in candidates.items():
+        p = "-" if name == base else f"{paired_p(acc[name], acc[base]):.3f}"
+        lines.append(f"| {name} | `{recipe or '{}'}` | {mean_sd_cell(acc[name])} | {p} | {np.mean(steps[name]):.0f} | "
+                     f"{_mean_of(diag[name], 'gate')} | {_mean_of(diag[name], 'mix')} |")
+    best = max(candidates, key=lambda n: np.mean(acc[n]))
+    significant = best != base and paired_p(acc[best], acc[base]) < 0.05
+    choice = best if significant else base
+    lines += ["", f"Chosen: **{choice}** (`{candidates[choice] or '{}'}`): "
+              + ("the best mean, significantly ahead of the bundled recipe." if significant else
+                 f"no candidate is significantly ahead of the bundled recipe (best mean: {best})."), ""]
+    return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""STAR recipes: gates that start open, boosted mix weights, config overrides, the meta-val search, seeds in
+parallel processes."""
+import logging
+
+import pytest
+import torch
+
+from star_model import create_model
+from star_model.bench.baselines import build_method, merged
+from star_model.bench.evaluate import EvalSettings, run_benchmark
+from star_model.bench.part_search import format_search, run_search
+from star_model.bench.pool import map_units
+from star_model.train.loop import TrainConfig, _param_groups
+
+SAY = logging.getLogger("star_model.bench").info  # pickles by name, so worker processes can use it
+CARD = {"seed": 0, "meta_train_clips": 2}
+TINY = EvalSettings(episodes=6, seeds=2, max_steps=2, val_every=1, val_episodes=2, patience=1, clips=3, val_clips=2,
+                    queries=1)
+
+
+@pytest.fixture(scope="module")
+def towers():
+    torch.manual_seed(0)
+    return create_model("star-tiny")
+
+
+def test_merged_overrides_nested_sections_without_touching_the_original():
+    data = {"sgf": {"enabled": True, "gate_init": 0.0}, "acu": {"depth": 2, "mamba": {"expand": 2, "d_state": 16}}}
+    out = merged(data, {"sgf": {"gate_init": 0.1}, "acu": {"mamba": {"expand": 1}}})
+    assert out == {"sgf": {"enabled": True, "gate_init": 0.1}, "acu": {"depth": 2, "mamba": {"expand": 1, "d_state": 16}}}
+    assert data["sgf"]["gate_init"] == 0.0 and data["acu"]["mamba"]["expand"] == 2
+
+
+def test_a_recipe_reaches_the_built_head_and_ablations_still_apply_on_top(towers):
+    recipe = {"sgf": {"gate_init": 0.1}, "asd": {"mix_lr_scale": 10.0}, "acu": {"depth": 1}}
+    _, star = build_method("star", towers, recipe)
+    assert torch.allclose(star.refiner.sgf.gate, torch.full_like(star.refiner.sgf.gate, 0.1))
+    assert len(star.refiner.acu.blocks) == 1 and star.lr_scales() == {"refiner.asd.mix": 10.0}
+    _, no_sgf = build_method("star_no_sgf", towers, recipe)
+    assert no_sgf.refiner.sgf is None and len(no_sgf.refiner.acu.blocks) == 1
+    _, plain = build_method("star", towers)
+    assert not plain.refiner.sgf.gate.detach().any() and plain.lr_scales() == {}
+
+
+def test_boosted_mix_weights_get_their_own_learning_rate(towers):
+    _, star = build_method("star", towers, {"asd": {"mix_lr_scale": 10.0}})
+    groups = _param_groups(star, TrainConfig())
+    boosted = [g for g in groups if "refiner.asd.mix" in g["names"]]
+    assert len(boosted) == 1 and boosted[0]["lr_scale"] == 10.0 and boosted[0]["names"] == ["refiner.asd.mix"]
+    counted = sum(len(g["params"]) for g in groups)
+    assert counted == len([p for n, p in star.named_parameters() if not n.startswith("backbone.")])
+
+
+def _draw(context: dict, seed: int) -> float:
+    gen = torch.Generator().manual_seed(seed + context["offset"])
+    x = torch.randn(64, 64, generator=gen)
+    return float((x @ x.T).sum())
+
+
+def _context(offset: int) -> dict:
+    return {"offset": offset}
+
+
+def test_units_in_worker_processes_come_back_in_order_and_equal_a_local_run():
+    local = map_units(_draw, [3, 1, 2], 1, _context, (5,))
+    assert map_units(_draw, [3, 1, 2], 2, _context, (5,)) == local
+    assert local[0] == _draw({"offset": 5}, 3)
+
+
+def test_a_benchmark_in_two_processes_equals_one_process(towers):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # each worker gets one thread: compare like with like
+    try:
+        one = run_benchmark(TINY, ["otam", "star"], say=SAY, towers=towers, card=CARD)
+        two = run_benchmark(TINY, ["otam", "star"], say=SAY, towers=towers, card=CARD, jobs=2)
+    finally:
+        torch.set_num_threads(threads)
+    rows = [[line for line in text.splitlines() if line.startswith("| ") and "±" in line] for text in (one, two)]
+    assert rows[0] == rows[1] and len(rows[0]) == 2
+    assert "2 processes x 1 thread(s)" in two
+
+
+def test_tiny_search_scores_every_candidate_on_meta_val(towers):
+    candidates = {"bundled recipe": {}, "open gate": {"sgf": {"gate_init": 0.1}}}
+    text = run_search(TINY, candidates, say=SAY, towers=towers, card=CARD)
+    assert "| bundled recipe | `{}` |" in text and "| open gate | `{'sgf': {'gate_init': 0.1}}` |" in text
+    assert "Chosen: **" in text and "No meta-test action is used" in text
+
+
+def test_the_search_ships_a_candidate_only_when_it_is_significantly_ahead():
+    settings = EvalSettings(seeds=5)
+    candidates = {"bundled recipe": {}, "better": {"sgf": {"gate_init": 0.1}}, "lucky": {"acu": {"depth": 1}}}
+    base = [0.80, 0.82, 0.79, 0.81, 0.83]
+    steps = {name: [100] * 5 for name in candidates}
+    diag = {name: [{"gate": 0.1, "mix": 0.4}] * 5 for name in candidates}
+    clear = {"bundled recipe": base, "better": [b + 0.03 + 0.002 * k for k, b in enumerate(base)], "lucky": base}
+    assert "Chosen: **better**" in format_search(candidates, clear, steps, diag, settings, 60.0, 1)
+    noisy = {"bundled recipe": base, "better": base,
+             "lucky": [b + d for b, d in zip(base, [0.06, -0.04, 0.05, -0.03, 0.02])]}
+    text = format_search(candidates, noisy, steps, diag, settings, 60.0, 1)
+    assert "Chosen: **bundled recipe**" in text and "best mean: lucky" in text
