@@ -96,12 +96,14 @@ def read_segments_csv(path: Path) -> list[Segment]:
 def write_label_csvs(folder: Path, video: str, segments: Iterable[Segment],
                      result: Optional[LabelResult] = None) -> list[Path]:
     """``folder/<stem>.segments.csv`` of ``segments``, and ``<stem>.frames.csv`` of ``result`` when given,
-    written as one pair (:mod:`star_model.data.label_pair`: both old or both new after a kill)."""
+    written as one pair (:mod:`star_model.data.label_pair`: both old or both new after a kill). Without a
+    ``result``, an older frames CSV of the video is removed in the same step: it would disagree."""
     folder, video = Path(folder), Path(video)
+    frames_path = folder / f"{video.stem}.frames.csv"
     files = []
     if result is not None:
-        files.append((folder / f"{video.stem}.frames.csv",
-                      frames_csv(result.frames, result.times, result.names, result.scores, result.labels)))
+        files.append((frames_path, frames_csv(result.frames, result.times, result.names, result.scores, result.labels)))
     segments_path = folder / f"{video.stem}.segments.csv"
     files.append((segments_path, segments_csv(video.name, segments)))
-    return list(reversed(write_pair(segments_path, files)))
+    stale = [frames_path] if result is None and frames_path.exists() else []
+    return list(reversed(write_pair(segments_path, files, remove=stale)))

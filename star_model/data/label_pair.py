@@ -4,9 +4,10 @@ Two renames cannot be one atomic step, so the pair is written with a small journ
 
 1. each new file is written in full (flushed to disk) to a hidden file beside its target,
    ``.<target name>.<8 random characters>.pending``;
-2. the journal ``.<video stem>.labels.json`` (``{"renames": [[pending name, target name], ...]}``, frames
-   CSV first, segment CSV last) is written atomically: this is the commit point;
-3. each pending file is renamed over its target, in the journal's order, and the journal is removed.
+2. the journal ``.<video stem>.labels.json`` (``{"renames": [[pending name, target name], ...], "remove":
+   [name, ...]}``, frames CSV first, segment CSV last) is written atomically: this is the commit point;
+3. each file under ``remove`` (the old frames CSV when the new pair has none) is deleted, each pending file
+   is renamed over its target, in the journal's order, and the journal is removed.
 
 A kill before 2 leaves the old pair (its pending files are removed by a later write once older than
 :data:`star_model.schema.STALE_TEMP_S`); a kill after 2 leaves the journal, and :func:`settle` finishes
@@ -44,16 +45,17 @@ def journal_path(segments_csv: Path) -> Path | None:
     return Path(segments_csv).parent / f".{name[: -len(SEGMENTS_SUFFIX)]}.labels.json"
 
 
-def _renames(journal: Path) -> list[tuple[str, str]]:
-    """The journal's (pending, target) names; ValueError when it is not one of ours."""
+def _steps(journal: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """The journal's (pending, target) names and the names to remove; ValueError when it is not one of ours."""
     try:
-        renames = json.loads(journal.read_text(encoding="utf-8"))["renames"]
-        pairs = [(str(a), str(b)) for a, b in renames]
-    except (UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        pairs = [(str(a), str(b)) for a, b in data["renames"]]
+        removals = [str(n) for n in data.get("remove", [])]
+    except (UnicodeDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{journal.name} is not a label journal ({exc})") from exc
-    if any(Path(n).name != n or n in ("", ".", "..") for pair in pairs for n in pair):
+    if any(Path(n).name != n or n in ("", ".", "..") for n in [*removals, *(n for pair in pairs for n in pair)]):
         raise ValueError(f"{journal.name} names a file outside its folder")
-    return pairs
+    return pairs, removals
 
 
 def settle(segments_csv: Path) -> None:
@@ -66,13 +68,15 @@ def settle(segments_csv: Path) -> None:
         return
     folder = journal.parent
     try:
-        renames = _renames(journal)
+        renames, removals = _steps(journal)
     except (OSError, ValueError) as exc:
         log.warning("%s; ignoring it (the label CSVs of %s are left as they are)", exc, Path(segments_csv).name)
         with contextlib.suppress(OSError):
             journal.unlink(missing_ok=True)
         return
     try:
+        for name in removals:
+            (folder / name).unlink(missing_ok=True)
         for pending, target in renames:
             try:
                 os.replace(folder / pending, folder / target)
@@ -95,9 +99,10 @@ def _write_pending(target: Path, text: str) -> Path:
     return Path(tmp)
 
 
-def write_pair(segments_csv: Path, files: Sequence[tuple[Path, str]]) -> list[Path]:
+def write_pair(segments_csv: Path, files: Sequence[tuple[Path, str]], remove: Sequence[Path] = ()) -> list[Path]:
     """Write ``files`` ((path, text), all in the folder of ``segments_csv``, the segment CSV last) as one
-    (see the module's protocol). Returns their paths."""
+    (see the module's protocol), deleting the files ``remove`` (same folder) in the same step. Returns the
+    written paths."""
     segments_csv = Path(segments_csv)
     journal = journal_path(segments_csv)
     if journal is None:
@@ -109,7 +114,8 @@ def write_pair(segments_csv: Path, files: Sequence[tuple[Path, str]]) -> list[Pa
         for path, text in files:
             pending.append(_write_pending(Path(path), text))
         atomic_write_text(journal, json.dumps({"renames": [[p.name, Path(path).name]
-                                                           for p, (path, _) in zip(pending, files)]}))
+                                                           for p, (path, _) in zip(pending, files)],
+                                               "remove": [Path(path).name for path in remove]}))
     except BaseException:
         for p in pending:
             p.unlink(missing_ok=True)

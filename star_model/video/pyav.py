@@ -11,7 +11,8 @@ import numpy as np
 from star_model.video.errors import (DamagedVideo, NotAVideo, NoVideoStream, UnsupportedCodec,
                                      VideoError, VideoNotFound, convert_hint)
 from star_model.video.source import (SEEK_MIN_S, Raw, VideoInfo, _Base, _EPS, _MAX_FAILURES, _fps_and_duration,
-                                     _n_frames, ends_mid_packet, normalize_rotation, sniff_container, target_size)
+                                     _n_frames, ends_mid_packet, mp4_cut_short, normalize_rotation, sniff_container,
+                                     target_size)
 
 try:
     import av
@@ -90,6 +91,10 @@ class PyAVSource(_Base):
         if not container.streams:  # e.g. an MP4 cut before its index: header parsed, no streams
             container.close()
             raise self._unreadable("no streams found")
+        if (not container.streams.video or container.streams.video[0].codec_context is None) \
+                and mp4_cut_short(self.path):
+            container.close()
+            raise self._unreadable("its index ends past the end of the file")
         if not container.streams.video:
             kinds = ", ".join(f"{s.type} ({s.codec_context.name if s.codec_context else '?'})"
                               for s in container.streams)

@@ -95,6 +95,28 @@ def sniff_container(path: Path) -> str | None:
     return None
 
 
+def mp4_cut_short(path: Path) -> bool:
+    """An MP4/QuickTime file whose top-level boxes run past its end: cut off (e.g. a copy stopped inside the
+    index at the front of a "faststart" file, which FFmpeg then reads as streams of no known codec)."""
+    size, offset = path.stat().st_size, 0
+    with path.open("rb") as fh:
+        while offset + 8 <= size:
+            fh.seek(offset)
+            head = fh.read(16)
+            if head[4:8] not in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"uuid", b"pdin", b"moof",
+                                 b"mfra", b"meta", b"styp", b"sidx"):
+                return False
+            box = int.from_bytes(head[:4], "big")
+            if box == 1:
+                box = int.from_bytes(head[8:16], "big") if len(head) == 16 else size + 1
+            elif box == 0:
+                return False  # runs to the end of the file by definition
+            if box < 8 or offset + box > size:
+                return box >= 8
+            offset += box
+    return offset < size
+
+
 TS_PACKET_SIZES = (188, 192, 204)
 """MPEG transport stream packets: plain, with a 4-byte timestamp (M2TS), with Reed-Solomon bytes."""
 

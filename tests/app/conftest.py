@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from shiboken6 import isValid
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QElapsedTimer, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMenu, QMessageBox, QWidget
 
@@ -105,6 +105,29 @@ def drop_files(widget, paths, pos: QPoint | None = None) -> None:
 
 def clips(dataset: Path, action: str) -> list[Path]:
     return sorted((dataset / action).glob("*.mp4"))
+
+
+class StallProbe:
+    """A 10 ms QTimer on the GUI thread; records the longest gap between its ticks."""
+
+    def __init__(self) -> None:
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.longest_ms = 0
+        self.ticks = 0
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.longest_ms = max(self.longest_ms, self.clock.restart())
+        self.ticks += 1
+
+    def stop(self) -> None:
+        self.timer.stop()
 
 
 def wait_idle(qtbot, window, timeout_s: float = 90.0) -> float:

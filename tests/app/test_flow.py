@@ -5,37 +5,12 @@ import logging
 import time
 from dataclasses import replace
 
-from PySide6.QtCore import QElapsedTimer, QTimer
-
 from star_model.data.label_csv import read_segments_csv
 from star_model.schema import SOURCE_MANUAL
 from star_model.video import probe
-from tests.app.conftest import ACTIONS, clips, drop_files, wait_idle
+from tests.app.conftest import ACTIONS, StallProbe, clips, drop_files, wait_idle
 
 log = logging.getLogger(__name__)
-
-
-class StallProbe:
-    """A 10 ms QTimer on the GUI thread; records the longest gap between its ticks."""
-
-    def __init__(self) -> None:
-        self.clock = QElapsedTimer()
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._tick)
-        self.longest_ms = 0
-        self.ticks = 0
-
-    def start(self) -> None:
-        self.clock.start()
-        self.timer.start()
-
-    def _tick(self) -> None:
-        self.longest_ms = max(self.longest_ms, self.clock.restart())
-        self.ticks += 1
-
-    def stop(self) -> None:
-        self.timer.stop()
 
 
 def test_full_flow(make_window, qtbot, dataset, long_video, tmp_path):

@@ -20,7 +20,7 @@ from star_model.data.label_csv import read_segments_csv
 from star_model.nn.checkpoint import read_checkpoint
 from star_model.nn.factory import create_model
 from star_model.schema import SOURCE_MANUAL
-from tests.app.conftest import ACTIONS, clips, wait_idle
+from tests.app.conftest import ACTIONS, StallProbe, clips, wait_idle
 
 STEPS = 4
 
@@ -134,6 +134,30 @@ def test_retrain_keep_then_discard(make_window, qtbot, dataset, long_video, shar
     window.new_project()  # the fine-tuned model is this project's: a new project starts from the defaults
     assert window.project_settings.model.source == "bundled"
     print(f"\n[retrain] first retrain + keep: {first_s:.1f} s")
+
+
+def test_gui_thread_stays_responsive_while_retraining(make_window, qtbot, dataset, long_video, shared_engine,
+                                                      capsys):
+    """The stall probe through a retrain (embedding the clips, training, validating, writing the checkpoint)
+    with the player playing the video, as the labeling probe of test_flow does for load, build and label."""
+    window = make_window(shared_engine)
+    make_project(window, dataset, long_video)
+    probe = StallProbe()
+    probe.start()
+    t0 = time.monotonic()
+    window.player.play()
+    box, progress = run_retrain(window, qtbot, steps=12)
+    job_s = time.monotonic() - t0
+    playing = window.player.playing
+    window.player.pause()
+    probe.stop()
+    assert progress and progress[-1][1] == 12 and playing
+    box.button(QMessageBox.StandardButton.No).click()
+    with capsys.disabled():
+        print(f"\n[responsiveness] longest GUI-thread stall while retraining 12 steps (player playing): "
+              f"{probe.longest_ms} ms ({probe.ticks} probe ticks of 10 ms; the job took {job_s:.1f} s)")
+    assert probe.ticks >= job_s * 100 * 0.5
+    assert probe.longest_ms < 200
 
 
 def test_cancel_retrain_stops_quickly_and_changes_nothing(make_window, qtbot, dataset, long_video, shared_engine):

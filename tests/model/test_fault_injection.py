@@ -45,13 +45,13 @@ print("ready", flush=True)
 n = 0
 while True:
     n += 1
-    name = f"run{n}"
+    name = f"full{n}" if n % 3 else f"segments{n}"  # every third export has no per-frame result
     idx = np.arange(frames)
     result = LabelResult(video="v.mp4", names=[name], frames=idx, times=idx / 8.0,
                          scores=np.full((frames, 2), 0.5, dtype=np.float32), labels=[name] * frames,
                          tsa_map=np.zeros((1, 1)))
     segments = [Segment(label=name, start_s=0.0, end_s=frames / 8.0, start_frame=0, end_frame=frames)]
-    write_label_csvs(folder, "v.mp4", segments, result)
+    write_label_csvs(folder, "v.mp4", segments, result if name.startswith("full") else None)
 """
 
 
@@ -107,8 +107,11 @@ def test_killed_exports_leave_both_csvs_of_one_run(tmp_path):
             continue
         segments = read_segments_csv(tmp_path / "v.segments.csv")  # the reader settles an interrupted pair
         frames = tmp_path / "v.frames.csv"
-        frames_run = frames.read_text().splitlines()[0].split(",")[2] if frames.exists() else None
-        inconsistent += frames_run != segments[0].label
+        label = segments[0].label
+        if frames.exists():
+            inconsistent += frames.read_text().splitlines()[0].split(",")[2] != label
+        else:  # a segments-only export removes the older frames CSV in the same step
+            inconsistent += not label.startswith("segments")
     print(f"inconsistent pairs after {KILLS} kills: {inconsistent}")
     assert inconsistent == 0
     _age(_temps(tmp_path), STALE_TEMP_S + 5)
@@ -117,6 +120,23 @@ def test_killed_exports_leave_both_csvs_of_one_run(tmp_path):
 
     write_label_csvs(tmp_path, "v.mp4", [Segment(label="last", start_s=0.0, end_s=1.0, start_frame=0, end_frame=8)])
     assert _temps(tmp_path) == []
+
+
+def test_a_segments_only_export_removes_the_older_frames_csv(tmp_path):
+    import numpy as np
+
+    from star_model.data.label_csv import read_segments_csv, write_label_csvs
+    from star_model.schema import SOURCE_MANUAL, LabelResult, Segment
+
+    idx = np.arange(8)
+    result = LabelResult(video="v.mp4", names=["a"], frames=idx, times=idx / 8.0,
+                         scores=np.full((8, 2), 0.5, dtype=np.float32), labels=["a"] * 8, tsa_map=np.zeros((1, 1)))
+    first = [Segment(label="a", start_s=0.0, end_s=1.0, start_frame=0, end_frame=8)]
+    assert [p.name for p in write_label_csvs(tmp_path, "v.mp4", first, result)] == ["v.segments.csv", "v.frames.csv"]
+    edited = [Segment(label="b", start_s=0.0, end_s=1.0, start_frame=0, end_frame=8, source=SOURCE_MANUAL)]
+    assert [p.name for p in write_label_csvs(tmp_path, "v.mp4", edited)] == ["v.segments.csv"]
+    assert [s.label for s in read_segments_csv(tmp_path / "v.segments.csv")] == ["b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.segments.csv"]
 
 
 def test_a_reader_finishes_a_pair_interrupted_after_its_commit_point(tmp_path):
@@ -140,6 +160,11 @@ def test_a_reader_finishes_a_pair_interrupted_after_its_commit_point(tmp_path):
     assert not journal.exists() and _temps(tmp_path) == []
     journal.write_text('{"renames": [["../escape", "v.segments.csv"]]}')
     assert [s.label for s in read_segments_csv(seg)] == ["new"] and not journal.exists()
+    journal.write_text('{"renames": [], "remove": ["../v.segments.csv"]}')
+    assert [s.label for s in read_segments_csv(seg)] == ["new"] and not journal.exists()
+    journal.write_text('{"renames": [], "remove": ["v.frames.csv"]}')  # committed, then killed: finish the removal
+    read_segments_csv(seg)
+    assert not (tmp_path / "v.frames.csv").exists() and not journal.exists()
 
 
 def test_a_cache_save_removes_stale_cache_temp_files_only(tmp_path):

@@ -141,6 +141,24 @@ def test_unfinished_mp4_without_index_is_damaged(tmp_path, small_mp4):
         V.probe(cut)
 
 
+def test_faststart_mp4_cut_inside_its_index_is_damaged_not_an_unknown_codec(tmp_path):
+    """A "faststart" MP4 keeps its index in front; cut inside it, FFmpeg sees streams of no known codec."""
+    rng = np.random.default_rng(0)
+    whole = V.write_video(tmp_path / "front.mp4", [rng.integers(0, 255, (48, 64, 3), np.uint8) for _ in range(40)],
+                          8.0, options={"movflags": "faststart"})
+    assert not V.source.mp4_cut_short(whole) and V.probe(whole).frame_count == 40
+    data = whole.read_bytes()
+    seen = set()
+    for cut in range(64, min(len(data), 3000), 16):
+        part = tmp_path / "front_cut.mp4"
+        part.write_bytes(data[:cut])
+        with pytest.raises(VideoError) as caught:
+            V.probe(part, exact=True)
+        assert isinstance(caught.value, DamagedVideo), f"cut at {cut} bytes: {caught.value}"
+        seen.add(str(caught.value).split("(")[1].split(")")[0])
+    assert "its index ends past the end of the file" in seen
+
+
 def test_bad_inputs_raise_typed_errors_naming_the_file(tmp_path):
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
