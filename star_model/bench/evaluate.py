@@ -227,11 +227,19 @@ def mean_sd_cell(values: Sequence[float]) -> str:
     return f"{100 * float(np.mean(values)):.1f} ± {100 * sd:.1f}"
 
 
+def command_line(only: str, settings: EvalSettings) -> str:
+    """The ``star-app eval`` command that reruns a benchmark with ``settings``."""
+    recipe = f" --recipe '{json.dumps(settings.recipe)}'" if settings.recipe else ""
+    return (f"star-app eval --only {only} --seeds {settings.seeds} --episodes {settings.episodes} "
+            f"--max-steps {settings.max_steps} --clips {settings.clips} --seed {settings.seed}{recipe}")
+
+
 def format_report(rows: dict[str, Row], settings: EvalSettings, card: dict, wall_s: float, where: str) -> str:
     """The Markdown report: accuracy table (mean ± sd over seeds), paired tests against STAR, goals."""
     lines = [
         "# Few-shot benchmark: synthetic action world, meta-test actions", "",
-        "Regenerate with `star-app eval --only fewshot` (or `.venv/bin/python -m star_model.cli.eval eval --only fewshot`).",
+        f"Regenerate with `{command_line('fewshot', settings)}` (`--jobs N` runs it in N processes; the numbers do "
+        "not depend on it).",
         "",
         f"- Heads: meta-trained on the bundled recipe's meta-train clips ({card.get('meta_train_clips')} per action), "
         f"at most {settings.max_steps} episodes, validated every {settings.val_every} on {settings.val_episodes} "

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from star_model.bench.baselines import build_method
-from star_model.bench.evaluate import EvalSettings, episode_accuracies, mean_sd_cell, paired_p, train_head
+from star_model.bench.evaluate import (EvalSettings, command_line, episode_accuracies, mean_sd_cell, paired_p,
+                                       train_head)
 from star_model.bench.pool import map_units
 from star_model.data.episodes import fixed_episodes
 from star_model.nn.bundled import bundled_card, load_bundled
@@ -105,7 +106,8 @@ def format_search(candidates: dict[str, dict], acc: dict[str, list[float]], step
     base = next(iter(candidates))
     lines = [
         "# Which STAR recipe to ship: a search on meta-val", "",
-        "Regenerate with `star-app eval --only search`. Each candidate is meta-trained 5-way 1-shot exactly as in the "
+        f"Regenerate with `{command_line('search', settings)}`. Each candidate is meta-trained 5-way 1-shot exactly "
+        "as in the "
         f"benchmark (at most {settings.max_steps} episodes, early-stopped on {settings.val_clips} clips per meta-val "
         f"action) over {settings.seeds} paired seeds, then scored on {settings.episodes} 5-way 1-shot episodes of "
         f"{settings.clips} *other* rendered clips per meta-val action. No meta-test action is used. p: paired t-test "
