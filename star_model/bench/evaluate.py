@@ -54,13 +54,13 @@ COLUMNS = {"1shot": ("5-way 1-shot", 1), "5shot": ("5-way 5-shot", 5), "pairs1":
 class EvalSettings:
     """What the benchmark measures and how each head is trained (early-stopped on meta-val)."""
 
-    episodes: int = 500
+    episodes: int = 300
     seeds: int = 5
-    max_steps: int = 400
+    max_steps: int = 200
     val_every: int = 50
     val_episodes: int = 60
     patience: int = 3
-    clips: int = 30
+    clips: int = 20
     val_clips: int = 10
     way: int = 5
     queries: int = 3

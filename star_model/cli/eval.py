@@ -30,17 +30,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     help="Markdown file for the long-video table")
     ev.add_argument("--workdir", type=Path, help="folder for the rendered long videos, reused when it holds them "
                                                  "(default: a temporary folder)")
-    ev.add_argument("--episodes", type=int, default=500, help="test episodes per column and seed (default 500)")
+    ev.add_argument("--episodes", type=int, default=300, help="test episodes per column and seed (default 300)")
     ev.add_argument("--seeds", type=int, default=5, help="training seeds per method (default 5)")
-    ev.add_argument("--max-steps", type=int, default=400,
-                    help="most meta-training episodes per head, early-stopped on meta-val (default 400)")
-    ev.add_argument("--clips", type=int, default=30, help="test clips per meta-test action (default 30)")
+    ev.add_argument("--max-steps", type=int, default=200,
+                    help="most meta-training episodes per head, early-stopped on meta-val (default 200)")
+    ev.add_argument("--clips", type=int, default=20,
+                    help="test clips per meta-test action (the search: per meta-val action; default 20)")
     ev.add_argument("--long-videos", type=int, default=10, help="test long videos to label (default 10)")
     ev.add_argument("--methods", help="comma-separated subset of: " + ", ".join(_method_names()))
-    ev.add_argument("--recipe", type=json.loads, default={},
+    ev.add_argument("--recipe", type=_recipe, default={},
                     help='STAR config overrides for STAR and its ablations, as JSON: \'{"sgf": {"gate_init": 0.1}}\'')
-    ev.add_argument("--jobs", type=int, default=1,
-                    help="worker processes for the seeds (the CPU threads are shared among them; default 1)")
+    ev.add_argument("--jobs", type=int, default=2,
+                    help="worker processes for the seeds x methods (the CPU threads are shared among them; "
+                         "default 2)")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=_cmd_eval)
 
@@ -59,6 +61,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     bundle.add_argument("--clips", type=int, default=20, help="rendered clips per meta-train action (default 20)")
     bundle.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     bundle.set_defaults(func=_cmd_bundle)
+
+
+def _recipe(text: str) -> dict:
+    """``--recipe``: a JSON object of config overrides."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON ({exc}); e.g. '{{\"sgf\": {{\"gate_init\": 0.1}}}}'")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object of config sections")
+    return value
 
 
 def _method_names() -> list[str]:
@@ -105,6 +118,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     settings = EvalSettings(episodes=args.episodes, seeds=args.seeds, max_steps=args.max_steps, clips=args.clips,
                             seed=args.seed, recipe=args.recipe)
+    if args.recipe:
+        from star_model.bench.baselines import merged
+        from star_model.nn.config import config_from_dict, load_config
+
+        config_from_dict(merged(load_config("star-tiny").to_dict(), args.recipe))  # a wrong key fails now, not later
     if args.only == "search":
         from star_model.bench.part_search import run_search
 

@@ -99,3 +99,23 @@ def test_the_search_ships_a_candidate_only_when_it_is_significantly_ahead():
              "lucky": [b + d for b, d in zip(base, [0.06, -0.04, 0.05, -0.03, 0.02])]}
     text = format_search(candidates, noisy, steps, diag, settings, 60.0, 1)
     assert "Chosen: **bundled recipe**" in text and "best mean: lucky" in text
+
+
+def test_eval_command_takes_a_recipe_and_jobs():
+    from star_model.cli.main import UsageError, build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["eval", "--only", "search", "--recipe", '{"sgf": {"gate_init": 0.1}}', "--jobs", "3"])
+    assert args.recipe == {"sgf": {"gate_init": 0.1}} and args.jobs == 3 and args.only == "search"
+    defaults = parser.parse_args(["eval"])
+    assert (defaults.recipe, defaults.seeds, defaults.episodes, defaults.max_steps) == ({}, 5, 300, 200)
+    for bad in ("{sgf: open}", "[1, 2]"):
+        with pytest.raises(UsageError, match=r"--recipe: .* (is not JSON|is not a JSON object).*'star-app eval --help'"):
+            parser.parse_args(["eval", "--recipe", bad])
+
+
+def test_a_recipe_with_an_unknown_key_is_refused_before_anything_runs(capsys):
+    from star_model.cli.main import main
+
+    assert main(["eval", "--only", "search", "--recipe", '{"sgf": {"gate": 1}}']) == 2
+    assert capsys.readouterr().err.strip() == "error: unknown key sgf.gate in model config; known keys: enabled, gate_init"
