@@ -268,7 +268,9 @@ def format_report(rows: dict[str, Row], settings: EvalSettings, card: dict, wall
         lines.append(f"| {LABELS[row.name]} | " + " | ".join(mean_sd_cell(row.accuracy.get(k, [])) for k in COLUMNS)
                      + f" | {tests[0]} | {tests[1]} | {steps} |")
     return "\n".join(lines + ["", "The long-video labeling table is in [`long_video_benchmark.md`]"
-                                   "(long_video_benchmark.md) (`star-app eval --only long`).", "", "## Goals", "",
+                                   "(long_video_benchmark.md) (`star-app eval --only long`).",
+                               "What this table shows part by part, and what it does not: "
+                               "[`benchmark_notes.md`](benchmark_notes.md).", "", "## Goals", "",
                                *_goals(rows)]) + "\n"
 
 
