@@ -8,7 +8,6 @@ benchmark; each candidate gets a paired t-test against the bundled recipe.
 """
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from typing import Callable, Optional, Sequence
@@ -62,14 +61,14 @@ def _diagnostics(module: torch.nn.Module) -> dict[str, float]:
     return out
 
 
-def _unit_score(context: dict, unit: tuple[int, str, str]) -> tuple[float, int, dict]:
+def _unit_score(context: dict, unit: tuple[int, str, dict]) -> tuple[float, int, dict]:
     """One seed of one candidate: (meta-val accuracy, best training step, diagnostics)."""
     settings, sources, towers, say = context["settings"], context["sources"], context["towers"], context["say"]
     seed, name, recipe = unit
     score = sources["score"]
     plans = fixed_episodes(score.counts, settings.way, 1, settings.queries, settings.episodes, 7000 + seed)
     torch.manual_seed(seed)
-    method, module = build_method("star", towers, json.loads(recipe))
+    method, module = build_method("star", towers, recipe)
     step = train_head(module, sources, settings, 1, seed)
     acc = float(episode_accuracies(method, score, plans, towers.cfg.num_frames).mean())
     say(f"seed {seed}: {name}: meta-val 5-way 1-shot {100 * acc:.1f} (best step {step})")
@@ -85,7 +84,7 @@ def run_search(settings: EvalSettings, candidates: Optional[dict[str, dict]] = N
     say = say or (lambda message: None)
     candidates = dict(candidates or CANDIDATES)
     start = time.perf_counter()
-    units = [(seed, name, json.dumps(recipe)) for seed in range(settings.seeds) for name, recipe in candidates.items()]
+    units = [(seed, name, recipe) for seed in range(settings.seeds) for name, recipe in candidates.items()]
     results = map_units(_unit_score, units, jobs, _prepare, (settings, say, towers, card))
     acc, steps, diag = defaultdict(list), defaultdict(list), defaultdict(list)
     for (_, name, _), (value, step, moved) in zip(units, results):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -21,11 +21,11 @@ def _init(prepare: Callable[..., Any], args: tuple, threads: int) -> None:
     _STATE["context"] = prepare(*args)
 
 
-def _call(fn: Callable[[Any, Hashable], Any], unit: Hashable) -> Any:
+def _call(fn: Callable[[Any, Any], Any], unit: Any) -> Any:
     return fn(_STATE["context"], unit)
 
 
-def map_units(fn: Callable[[Any, Hashable], Any], units: Sequence[Hashable], jobs: int, prepare: Callable[..., Any],
+def map_units(fn: Callable[[Any, Any], Any], units: Sequence[Any], jobs: int, prepare: Callable[..., Any],
               args: tuple) -> list[Any]:
     """``[fn(context, u) for u in units]`` where ``context = prepare(*args)``, made once per process.
 
