@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from typing import Optional, Sequence
@@ -30,6 +31,7 @@ def run_gui(demo: bool = False) -> int:
     app.setOrganizationName("star-labeler")
     window = MainWindow(Engine())
     window.show()
+    gc.freeze()  # the libraries' and the window's objects: the collector's full passes skip them (see Engine)
     if demo:
         window.jobs.open_demo()  # the demo's world is the bundled model's: no choice to make
     elif not window.settings.model_chosen:

@@ -7,6 +7,7 @@ polls ``cancel()``. Outcomes reach the GUI thread as signals and the job's callb
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 
 JobFn = Callable[[ProgressFn, CancelFn], Any]
 _PROGRESS_INTERVAL_S = 0.05
+# A worker running Python (loading a model, the tokenizer, the optimizer) hands the GIL back only when the
+# interpreter's switch interval (5 ms) has passed each time the GUI thread asks for it, and one painted frame
+# asks many times (pyqtgraph's items are Python): a frame cost 90-140 ms during a retrain. 1 ms while a job runs.
+_JOB_SWITCH_INTERVAL_S = 0.001
 
 
 def readable_error(exc: BaseException) -> str:
@@ -79,6 +84,7 @@ class JobRunner(QObject):
         self._name = ""
         self._on_done: Optional[Callable[[Any], None]] = None
         self._on_end: Optional[Callable[[str], None]] = None
+        self._switch_interval = sys.getswitchinterval()
 
     @property
     def busy(self) -> bool:
@@ -102,6 +108,8 @@ class JobRunner(QObject):
         worker.progressed.connect(self.progress)
         worker.finished.connect(self._finished)
         self._worker = worker
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, _JOB_SWITCH_INTERVAL_S))
         self.started.emit(name)
         self.busyChanged.emit(True)
         worker.start(QThread.Priority.LowPriority)
@@ -115,6 +123,7 @@ class JobRunner(QObject):
         worker, self._worker = self._worker, None
         if worker is None:
             return
+        sys.setswitchinterval(self._switch_interval)
         name, on_done, on_end = self._name, self._on_done, self._on_end
         self._on_done = self._on_end = None
         worker.deleteLater()

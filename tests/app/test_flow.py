@@ -91,6 +91,7 @@ def test_gui_thread_stays_responsive_while_long_videos_are_labeled(make_window, 
     window.files.drop_videos([str(long_video), str(second)])
     labeled = []
     window.jobs.labeled.connect(labeled.append)
+    qtbot.wait(300)  # the new window's first layout and paint, and the first video's first frame, are not the job's
     probe = StallProbe()
     probe.start()
     t0 = time.monotonic()

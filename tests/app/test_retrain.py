@@ -142,10 +142,11 @@ def test_gui_thread_stays_responsive_while_retraining(make_window, qtbot, datase
     with the player playing the video, as the labeling probe of test_flow does for load, build and label."""
     window = make_window(shared_engine)
     make_project(window, dataset, long_video)
-    probe = StallProbe()
-    probe.start()
-    t0 = time.monotonic()
     window.player.play()
+    probe = StallProbe()
+    # from the moment the job runs (opening and closing the Settings dialog is the user's, not the job's)
+    window.runner.started.connect(probe.start)
+    t0 = time.monotonic()
     box, progress = run_retrain(window, qtbot, steps=12)
     job_s = time.monotonic() - t0
     playing = window.player.playing
@@ -157,9 +158,9 @@ def test_gui_thread_stays_responsive_while_retraining(make_window, qtbot, datase
         print(f"\n[responsiveness] longest GUI-thread stall while retraining 12 steps (player playing): "
               f"{probe.longest_ms} ms ({probe.ticks} probe ticks of 10 ms; the job took {job_s:.1f} s)")
     assert probe.ticks >= job_s * 100 * 0.5
-    # measured 93-118 ms under load and 359 ms on a quiet CI machine: above the 50 ms goal of #11 (open);
-    # this bound catches a frozen window, not that.
-    assert probe.longest_ms < 1000
+    # bench/gui_stall.py measures #11's 50 ms goal over 5 fresh runs (31-40 ms); inside the whole suite, on a
+    # shared CI machine, this bound catches a frozen window (359 ms before the collector and GIL fixes)
+    assert probe.longest_ms < 200
 
 
 def test_cancel_retrain_stops_quickly_and_changes_nothing(make_window, qtbot, dataset, long_video, shared_engine):

@@ -144,3 +144,18 @@ def test_missing_class_in_support_is_a_clear_error():
     support, labels, query, _ = _episode_data(model.cfg.embed_dim, 5, 1)
     with pytest.raises(ValueError, match="jump then squat"):
         model.episode(support[:3], labels[:3], query, text)
+
+
+def test_models_and_their_copies_share_one_tokenizer():
+    """Building a tokenizer parses 49k BPE merges and deep-copying one took 160 ms (a fine-tune trains a copy):
+    every model of a process, and every copy, uses the same one, and it tokenizes as open_clip's own does."""
+    import copy
+
+    import open_clip
+
+    first, second = create_model("star-tiny"), create_model("star-tiny")
+    assert first.backbone.tokenizer is second.backbone.tokenizer
+    assert copy.deepcopy(first).backbone.tokenizer is first.backbone.tokenizer
+    context = first.cfg.backbone.clip["text_cfg"]["context_length"]
+    own = open_clip.SimpleTokenizer(context_length=context)
+    assert torch.equal(first.backbone.tokenizer(["a video of waving"]), own(["a video of waving"]))
