@@ -1,7 +1,7 @@
 """Which STAR recipe to ship: candidate settings of STAR's parts, meta-trained and scored on meta-val only.
 
 Every candidate is a set of config overrides on the bundled model's config (a gate that starts open, a
-learning-rate boost on ASD's stride-mix weights, a shallower or narrower ACU), meta-trained 5-way 1-shot
+learning-rate boost on ASD's stride-mix weights, a shallower, narrower or regularised ACU), meta-trained 5-way 1-shot
 by the benchmark's code path (early-stopped on the meta-val clips) and then scored on *other* rendered
 clips of the meta-val actions, so the choice never sees a meta-test action. Seeds are paired as in the
 benchmark; each candidate gets a paired t-test against the bundled recipe.
@@ -32,6 +32,7 @@ CANDIDATES: dict[str, dict] = {
     "ASD mix weights at 10x learning rate": {"asd": {"mix_lr_scale": 10.0}},
     "ACU depth 1": {"acu": {"depth": 1}},
     "ACU expansion 1": {"acu": {"mamba": {"expand": 1}}},
+    "ACU dropout 0.1": {"acu": {"dropout": 0.1}},
 }
 
 
@@ -103,9 +104,12 @@ def format_search(candidates: dict[str, dict], acc: dict[str, list[float]], step
                   diag: dict[str, list[dict]], settings: EvalSettings, wall_s: float, jobs: int) -> str:
     """The search table, and which recipe wins (best mean; the bundled recipe unless a gain is significant)."""
     base = next(iter(candidates))
+    rerun = command_line("search", settings)
+    if list(candidates) != list(CANDIDATES):
+        rerun += f" --candidates '{','.join(candidates)}'"
     lines = [
         "# Which STAR recipe to ship: a search on meta-val", "",
-        f"Regenerate with `{command_line('search', settings)}`. Each candidate is meta-trained 5-way 1-shot exactly "
+        f"Regenerate with `{rerun}`. Each candidate is meta-trained 5-way 1-shot exactly "
         "as in the "
         f"benchmark (at most {settings.max_steps} episodes, early-stopped on {settings.val_clips} clips per meta-val "
         f"action) over {settings.seeds} paired seeds, then scored on {settings.episodes} 5-way 1-shot episodes of "

@@ -40,6 +40,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--methods", help="comma-separated subset of: " + ", ".join(_method_names()))
     ev.add_argument("--recipe", type=_recipe, default={},
                     help='STAR config overrides for STAR and its ablations, as JSON: \'{"sgf": {"gate_init": 0.1}}\'')
+    ev.add_argument("--candidates", type=_candidates,
+                    help="--only search: a comma-separated subset of the candidate recipes (default: all; see "
+                         "star_model/bench/part_search.py), the first the one the others are tested against")
     ev.add_argument("--jobs", type=int, default=2,
                     help="worker processes for the seeds x methods (the CPU threads are shared among them; "
                          "default 2)")
@@ -72,6 +75,18 @@ def _recipe(text: str) -> dict:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"{text!r} is not a JSON object of config sections")
     return value
+
+
+def _candidates(text: str) -> dict:
+    """``--candidates``: names of the search's candidate recipes -> {name: overrides}."""
+    from star_model.bench.part_search import CANDIDATES
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown candidate {', '.join(map(repr, unknown)) or repr(text)}; "
+                                         f"known: {', '.join(CANDIDATES)}")
+    return {n: CANDIDATES[n] for n in names}
 
 
 def _method_names() -> list[str]:
@@ -126,7 +141,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.only == "search":
         from star_model.bench.part_search import run_search
 
-        _write(args.search_out, run_search(settings, say=_say, jobs=args.jobs))
+        _write(args.search_out, run_search(settings, args.candidates, say=_say, jobs=args.jobs))
         return 0
     if args.only != "long":
         from star_model.bench.evaluate import run_benchmark

@@ -77,10 +77,12 @@ class ASDConfig:
 
 @dataclass
 class ACUConfig:
-    """Bidirectional state-space refinement (pre-norm residual bidirectional Mamba blocks)."""
+    """Bidirectional state-space refinement (pre-norm residual bidirectional Mamba blocks); ``dropout``: the
+    probability of dropping each block's residual update while training (a regulariser; 0 = off)."""
 
     enabled: bool = True
     depth: int = 2
+    dropout: float = 0.0
     mamba: MambaConfig = field(default_factory=MambaConfig)
 
 

@@ -81,12 +81,13 @@ class BidirectionalRefiner(nn.Module):
         )
         for block in self.blocks:
             nn.init.zeros_(block.out_proj.weight)
+        self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         """x: (B, T, D) refined so far, source: (B, T, D) the refiner's input -> (B, T, D)."""
         h = self.fuse(torch.cat([x, source], dim=-1))
         for norm, block in zip(self.norms, self.blocks):
-            h = h + block(norm(h))
+            h = h + self.drop(block(norm(h)))
         return h
 
 

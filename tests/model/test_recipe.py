@@ -10,6 +10,8 @@ from star_model.bench.baselines import build_method, merged
 from star_model.bench.evaluate import EvalSettings, run_benchmark
 from star_model.bench.part_search import format_search, run_search
 from star_model.bench.pool import map_units
+from star_model.nn.config import config_from_dict, load_config
+from star_model.nn.model import STAR
 from star_model.train.loop import TrainConfig, _param_groups
 
 SAY = logging.getLogger("star_model.bench").info  # pickles by name, so worker processes can use it
@@ -119,3 +121,36 @@ def test_a_recipe_with_an_unknown_key_is_refused_before_anything_runs(capsys):
 
     assert main(["eval", "--only", "search", "--recipe", '{"sgf": {"gate": 1}}']) == 2
     assert capsys.readouterr().err.strip() == "error: unknown key sgf.gate in model config; known keys: enabled, gate_init"
+
+
+def test_the_search_runs_a_named_subset_of_candidates_and_says_how_to_rerun_it(capsys):
+    from star_model.cli.main import UsageError, build_parser, main
+
+    parser = build_parser()
+    args = parser.parse_args(["eval", "--only", "search", "--candidates", "bundled recipe, ACU dropout 0.1"])
+    assert args.candidates == {"bundled recipe": {}, "ACU dropout 0.1": {"acu": {"dropout": 0.1}}}
+    with pytest.raises(UsageError, match=r"--candidates: unknown candidate 'ACU dropout 0.5'; known: bundled recipe"):
+        parser.parse_args(["eval", "--candidates", "bundled recipe,ACU dropout 0.5"])
+    settings = EvalSettings(seeds=2, episodes=10, max_steps=5, clips=4)
+    text = format_search(args.candidates, {n: [0.5, 0.6] for n in args.candidates},
+                         {n: [5, 5] for n in args.candidates}, {n: [{}, {}] for n in args.candidates}, settings, 1.0, 1)
+    assert "--max-steps 5 --clips 4 --seed 0 --candidates 'bundled recipe,ACU dropout 0.1'`" in text
+    assert main(["eval", "--only", "search", "--candidates", "nothing"]) == 2
+    assert "unknown candidate 'nothing'" in capsys.readouterr().err
+
+
+def test_acu_dropout_regularises_training_only():
+    """ACU's dropout drops residual updates while training; in eval mode the model is the one without it."""
+    def star(overrides: dict) -> STAR:
+        return STAR(config_from_dict(merged(load_config("star-tiny").to_dict(), overrides)), warn_random=False)
+
+    torch.manual_seed(0)
+    plain, dropped = star({}), star({"acu": {"dropout": 0.5}})
+    for block in plain.refiner.acu.blocks:  # the residual updates start at zero: give them weight
+        torch.nn.init.normal_(block.out_proj.weight, std=0.2)
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.nn.functional.normalize(torch.randn(2, 8, plain.cfg.embed_dim), dim=-1)
+    plain.eval(), dropped.eval()
+    assert torch.allclose(plain.refiner(x), dropped.refiner(x), atol=1e-6)
+    dropped.train()
+    assert not torch.allclose(plain.refiner(x), dropped.refiner(x), atol=1e-3)
