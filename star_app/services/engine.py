@@ -25,6 +25,7 @@ from star_model.engine.features import FrameEmbedder
 from star_model.engine.segmentation import label_video
 from star_model.engine.session import load_model
 from star_model.errors import check_cancel
+from star_model.nn.backbone import shared_tokenizer
 from star_model.nn.model import STAR
 from star_model.schema import (SOURCE_MANUAL, ActionExamples, CancelFn, ClipRef, LabelingParams, LabelResult,
                                ModelChoice, ProgressFn, Segment)
@@ -49,6 +50,9 @@ class Engine:
         self._model: Optional[STAR] = None
         self._embedder: Optional[FrameEmbedder] = None
         self._bank: Optional[tuple[str, PrototypeBank]] = None
+        # Made on the GUI thread before the window shows: the text tokenizer is built here (80 ms, once per
+        # process), not in the first job, where its 25 ms GIL-holding stretch froze the playing video.
+        shared_tokenizer()
 
     def _load(self, choice: ModelChoice, progress: ProgressFn) -> tuple[STAR, FrameEmbedder]:
         if self._choice != choice or self._model is None or self._embedder is None:

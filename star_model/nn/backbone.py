@@ -56,16 +56,29 @@ def _weights_file_errors(pretrained: Optional[str], arch: Optional[str]) -> Iter
                               f"tag or a CLIP weights file (safetensors or a plain state dict)") from None
 
 
-@functools.lru_cache(maxsize=None)
-def shared_tokenizer(arch: Optional[str], context_length: int) -> Any:
-    """The text tokenizer of ``arch`` (or open_clip's BPE tokenizer with ``context_length``), one per process.
+def _plain_bpe(arch: Optional[str]) -> bool:
+    """Whether open_clip tokenizes ``arch`` (None: our own towers) with its plain CLIP BPE tokenizer."""
+    if arch is None:
+        return True
+    model_cfg = open_clip.get_model_config(arch) or {}
+    text_cfg = model_cfg.get("text_cfg", {})
+    return "hf_tokenizer_name" not in text_cfg and "tokenizer_kwargs" not in text_cfg and "siglip" not in arch.lower()
 
-    Building one parses 49k BPE merges (80 ms, a 24 ms stretch of it holding the GIL, which froze the GUI
-    thread) and deep-copying one took 160 ms: models, and the copies a fine-tune trains, share it.
+
+def shared_tokenizer(arch: Optional[str] = None) -> Any:
+    """open_clip's text tokenizer for ``arch`` (None, and every plain-BPE architecture: one CLIP BPE tokenizer,
+    whatever the context length), one per process.
+
+    Building one parses 49k BPE merges: 80 ms, a 25 ms stretch of it in one call that holds the GIL (it froze
+    the GUI thread during a job); deep-copying one took 160 ms. Models, and the copies a fine-tune trains,
+    share it; the app builds it before its window shows (``star_app.services.engine.Engine``).
     """
-    if arch is not None:
-        return open_clip.get_tokenizer(arch)
-    return open_clip.SimpleTokenizer(context_length=context_length)
+    return _tokenizer(None if _plain_bpe(arch) else arch)
+
+
+@functools.lru_cache(maxsize=None)
+def _tokenizer(arch: Optional[str]) -> Any:
+    return open_clip.SimpleTokenizer() if arch is None else open_clip.get_tokenizer(arch)
 
 
 class ClipBackbone(nn.Module):
@@ -77,12 +90,12 @@ class ClipBackbone(nn.Module):
         with _weights_file_errors(pretrained, cfg.arch):
             if cfg.arch is not None:
                 self.clip = open_clip.create_model(cfg.arch, pretrained=pretrained)
-                self._tokenizer_key: tuple[Optional[str], int] = (cfg.arch, 0)
             else:
                 self.clip = open_clip.CLIP(**cfg.clip)
-                self._tokenizer_key = (None, cfg.clip["text_cfg"]["context_length"])
                 if pretrained is not None:
                     open_clip.load_checkpoint(self.clip, pretrained)
+        self._arch = cfg.arch
+        self.context_length = int(self.clip.context_length)
         if pretrained is None and warn_random:
             log.warning(
                 "CLIP towers of %s are randomly initialised (no pretrained tag or checkpoint given); "
@@ -95,10 +108,10 @@ class ClipBackbone(nn.Module):
         self.register_buffer("std", torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1), persistent=False)
         self.set_trainable(cfg.freeze, cfg.unfreeze_last)
 
-    @property
-    def tokenizer(self) -> Any:
-        """open_clip's tokenizer of these towers (shared, see :func:`shared_tokenizer`)."""
-        return shared_tokenizer(*self._tokenizer_key)
+    def tokenize(self, texts: list[str]) -> torch.Tensor:
+        """texts: M strings -> (M, context_length) token ids (open_clip's tokenizer, shared: see
+        :func:`shared_tokenizer`)."""
+        return shared_tokenizer(self._arch)(texts, context_length=self.context_length)
 
     def set_trainable(self, freeze: bool, unfreeze_last: int = 0) -> None:
         """Freeze both towers; with ``unfreeze_last`` > 0 the last visual blocks train."""
@@ -144,5 +157,5 @@ class ClipBackbone(nn.Module):
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
         """texts: M strings -> (M, D) L2-normalised text embeddings."""
         device = self.mean.device
-        tokens = self.tokenizer(texts).to(device)
+        tokens = self.tokenize(texts).to(device)
         return F.normalize(self.clip.encode_text(tokens), dim=-1)

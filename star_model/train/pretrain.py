@@ -206,7 +206,7 @@ def contrastive_loss(backbone: ClipBackbone, feats: torch.Tensor, texts: list[tu
     img = F.normalize(feats, dim=-1)
     vocab = sorted({t for ts in texts for t in ts})
     prompts = sorted(set(names))
-    tokens = backbone.tokenizer(vocab + [class_prompt(n, prompt) for n in prompts]).to(device)
+    tokens = backbone.tokenize(vocab + [class_prompt(n, prompt) for n in prompts]).to(device)
     txt = F.normalize(backbone.clip.encode_text(tokens), dim=-1)
     scale = backbone.clip.logit_scale.exp().clamp(max=100.0)
     where = {t: j for j, t in enumerate(vocab)}

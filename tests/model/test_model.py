@@ -148,14 +148,19 @@ def test_missing_class_in_support_is_a_clear_error():
 
 def test_models_and_their_copies_share_one_tokenizer():
     """Building a tokenizer parses 49k BPE merges and deep-copying one took 160 ms (a fine-tune trains a copy):
-    every model of a process, and every copy, uses the same one, and it tokenizes as open_clip's own does."""
+    every model of a process, whatever its context length, and every copy, uses the same one, and each
+    tokenizes as open_clip's own tokenizer of its context length does."""
     import copy
 
     import open_clip
 
-    first, second = create_model("star-tiny"), create_model("star-tiny")
-    assert first.backbone.tokenizer is second.backbone.tokenizer
-    assert copy.deepcopy(first).backbone.tokenizer is first.backbone.tokenizer
-    context = first.cfg.backbone.clip["text_cfg"]["context_length"]
-    own = open_clip.SimpleTokenizer(context_length=context)
-    assert torch.equal(first.backbone.tokenizer(["a video of waving"]), own(["a video of waving"]))
+    from star_model.nn.backbone import shared_tokenizer
+
+    tiny, rn50 = create_model("star-tiny"), create_model("star-rn50")
+    assert shared_tokenizer(None) is shared_tokenizer("RN50") is shared_tokenizer()
+    assert not any("tokenizer" in name.lower() for name in vars(tiny.backbone))  # nothing of it to copy
+    texts = ["a video of waving", "squat then jump"]
+    for model in (tiny, rn50, copy.deepcopy(tiny)):
+        context = model.backbone.context_length
+        assert torch.equal(model.backbone.tokenize(texts), open_clip.SimpleTokenizer(context_length=context)(texts))
+    assert (tiny.backbone.context_length, rn50.backbone.context_length) == (32, 77)
