@@ -69,13 +69,11 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(s.device)
-        self.fast_cpu = QCheckBox("Fast CPU features for CLIP ViT-B/16 (int8, approximate) and RN50 (compiled)")
+        self.fast_cpu = QCheckBox("Fast CPU features for CLIP ViT-B/16 (int8, approximate)")
         self.fast_cpu.setChecked(s.fast_cpu)
-        self.fast_cpu.setToolTip("On the CPU, embed frames with an int8 copy of a ViT image tower (about 2x faster, "
-                                 "features within cosine 0.99 of the exact ones) or a compiled copy of a large "
-                                 "ResNet tower (RN50: about 1.5x, the same features; the first batch waits about "
-                                 "a minute for the compiler). Small towers run as they are; the GPU is never "
-                                 "affected.")
+        self.fast_cpu.setToolTip("On the CPU, embed frames with an int8 copy of a ViT image tower: about 2x "
+                                 "faster, features within cosine 0.99 of the exact ones. Other models run as "
+                                 "they are; the GPU is never affected.")
         self.llm_url = QLineEdit(s.llm_url)
         self.llm_url.setPlaceholderText("e.g. http://127.0.0.1:8080/v1 (empty: template descriptors)")
         self.llm_model = QLineEdit(s.llm_model)

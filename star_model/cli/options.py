@@ -16,9 +16,7 @@ def add_model_options(p: argparse.ArgumentParser, checkpoint: bool = True) -> No
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto picks CUDA when available")
     p.add_argument("--fast-cpu", action="store_true",
                    help="on the CPU, embed frames with an int8 copy of a ViT image tower (about 2x faster, features "
-                        "within cosine 0.99 of fp32) or a compiled copy of a large ResNet tower (RN50: about 1.5x, "
-                        "the same features after a compile of about a minute); cached apart; small towers run as "
-                        "they are")
+                        "within cosine 0.99 of fp32, cached apart); other towers run as they are")
     p.add_argument("--cache-dir", type=Path, help="feature cache folder (default: the user cache dir or $STAR_CACHE_DIR)")
 
 

@@ -7,18 +7,19 @@ gives the same function of the same weights, computed faster and slightly less e
   included (:class:`SplitAttention` unpacks ``nn.MultiheadAttention`` into ``nn.Linear``
   layers so that quantisation reaches them), is dynamically quantised to int8
   (``torch.ao.quantization.quantize_dynamic``; VNNI kernels where the CPU has them).
-- ``compiled`` (ResNet towers): ``torch.compile`` (inductor) with freezing: batch norms folded into
-  the convolutions, weights pre-packed for oneDNN, the rest fused; the same fp32 function
-  (cosine 1.000000 to fp32 on RN50 here), 1.5-1.6x the frames/s of RN50 on this CPU. Compiled once
-  per tower for one batch shape (:data:`COMPILED_BATCH`; shorter batches are padded); the first
-  batch waits for the compiler (a C++ compiler is needed: where compiling fails, the tower runs
-  uncompiled, logged).
 - ``bf16``: bf16 autocast with channels-last convolutions, where the CPU computes bf16 natively.
   About 1.8x on RN50 here, but not picked automatically: on the trained star-tiny ResNet tower
   (the bundled model) one video's frames fell to cosine 0.982 of fp32 (labels 99.2 % the same).
 
+ResNet towers have no fast path. Measured on RN50 here (2 threads, batches of 32): the fp32 tower
+already runs channels-last (frames arrive as NHWC), 10.0-10.9 frames/s; ``torch.compile`` with
+frozen weights gave the same features (cosine 1.0000) at 12.7-13.4 frames/s, 1.2-1.3x, after a
+30-90 s compile per process, and no end-to-end gain (10.9 against 11.1 frames/s: its kernels keep
+the thread count they were compiled with, while decoding takes a core); int8 does not reach
+convolutions dynamically.
+
 :func:`fast_image_encoder` picks one at call time from the tower and the CPU, or returns None
-(the caller keeps fp32): on a GPU, or where this torch has neither. The model is not changed;
+(the caller keeps fp32): on a GPU, for ResNet towers, or when this torch has no int8 engine. The model is not changed;
 the fast tower is a copy (int8 weights are a quarter of the fp32 size).
 """
 from __future__ import annotations
@@ -103,28 +104,13 @@ def _is_vit(visual: nn.Module) -> bool:
     return hasattr(visual, "transformer") and hasattr(visual, "conv1")
 
 
-COMPILED_BATCH = 32  # the frame embedder's batch: the compiled tower always sees this many images
-COMPILE_MIN_PARAMS = 20_000_000  # RN50's image tower has 38 M, star-tiny's 5.4 M
-MODES = ("int8", "compiled", "bf16")
-
-
-def _can_compile() -> bool:
-    """Whether ``torch.compile`` runs on this Python and platform (a C++ compiler is found only when it runs)."""
-    try:
-        import torch._dynamo as dynamo
-    except ImportError:
-        return False
-    return bool(dynamo.is_dynamo_supported())
-
-
 class FastImageEncoder(nn.Module):
-    """``encode_images`` of a :class:`ClipBackbone` with a faster copy of its image tower (``mode``: one of
-    :data:`MODES`)."""
+    """``encode_images`` of a :class:`ClipBackbone` with a faster copy of its image tower (``mode``: int8 or bf16)."""
 
     def __init__(self, backbone: ClipBackbone, mode: str) -> None:
         super().__init__()
-        if mode not in MODES:
-            raise ValueError(f"fast mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if mode not in ("int8", "bf16"):
+            raise ValueError(f"fast mode must be 'int8' or 'bf16', not {mode!r}")
         self.backbone = backbone
         self.mode = mode
         visual = copy.deepcopy(backbone.clip.visual).float().eval()
@@ -135,27 +121,9 @@ class FastImageEncoder(nn.Module):
             with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
                 warnings.simplefilter("ignore")
                 visual = quantize(split_attention(visual), {nn.Linear}, dtype=torch.qint8, inplace=True)
-        elif mode == "bf16":
+        else:
             visual = visual.to(memory_format=torch.channels_last)
         self.visual = visual
-        self._compiled: Optional[Callable[[torch.Tensor], torch.Tensor]] = (
-            torch.compile(visual, dynamic=False, options={"freezing": True}) if mode == "compiled" else None)
-
-    def _run_compiled(self, x: torch.Tensor) -> torch.Tensor:
-        """The compiled tower on batches of exactly COMPILED_BATCH images (the last one padded)."""
-        outs = []
-        for b in range(0, len(x), COMPILED_BATCH):
-            chunk = x[b:b + COMPILED_BATCH]
-            pad = COMPILED_BATCH - len(chunk)
-            full = torch.cat([chunk, chunk.new_zeros((pad, *chunk.shape[1:]))]) if pad else chunk
-            try:
-                outs.append(self._compiled(full)[:len(chunk)])
-            except Exception as exc:  # no C++ compiler, an unsupported platform: the tower as it is
-                log.warning("compiling the image tower failed (%s: %s); it runs uncompiled", type(exc).__name__,
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-                self._compiled = None
-                return torch.cat([*outs, self.visual(x[b:])])
-        return torch.cat(outs)
 
     @torch.no_grad()
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
@@ -164,24 +132,18 @@ class FastImageEncoder(nn.Module):
         if self.mode == "bf16":
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 out = self.visual(x.contiguous(memory_format=torch.channels_last))
-        elif self._compiled is not None:
-            out = self._run_compiled(x)
         else:
             out = self.visual(x)
         return F.normalize(out.float(), dim=-1)
 
 
 def fast_mode(backbone: ClipBackbone, device: torch.device) -> Optional[str]:
-    """The fast mode for this tower on ``device`` ("int8" for ViT towers, "compiled" for other towers of at
-    least COMPILE_MIN_PARAMS parameters), or None (fp32 stays)."""
+    """The fast mode for this tower on ``device`` ("int8", "bf16"), or None (fp32 stays)."""
     if device.type != "cpu":
         return None
-    visual = backbone.clip.visual
-    if _is_vit(visual):
-        return "int8" if _quantize_dynamic() is not None else None
-    if sum(p.numel() for p in visual.parameters()) < COMPILE_MIN_PARAMS:
-        return None  # compiling (30 s here) costs more than it saves on a small tower
-    return "compiled" if _can_compile() else None  # not bf16: on the trained star-tiny tower it fell to cosine 0.982
+    if _is_vit(backbone.clip.visual) and _quantize_dynamic() is not None:
+        return "int8"
+    return None  # bf16 is not picked: on the trained star-tiny ResNet tower it fell to cosine 0.982
 
 
 def fast_image_encoder(backbone: ClipBackbone, device: torch.device) -> Optional[FastImageEncoder]:
@@ -190,5 +152,5 @@ def fast_image_encoder(backbone: ClipBackbone, device: torch.device) -> Optional
     if mode is None:
         log.info("no faster image tower on %s here; features stay fp32", device)
         return None
-    log.info("fast image tower: %s on %s (cosine >= 0.99 to fp32)", mode, device)
+    log.info("fast image tower: %s on %s (approximate; cosine >= 0.99 to fp32)", mode, device)
     return FastImageEncoder(backbone, mode)

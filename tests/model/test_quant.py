@@ -1,8 +1,6 @@
 """The optional fast CPU image tower (star_model.nn.fast) against its fp32 reference twin."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
@@ -12,8 +10,7 @@ from torch import nn
 from star_model.engine.features import FeatureCache, FrameEmbedder
 from star_model.nn.backbone import ClipBackbone
 from star_model.nn.config import BackboneConfig
-from star_model.nn.fast import (COMPILED_BATCH, FastImageEncoder, SplitAttention, cpu_has_bf16, fast_image_encoder,
-                                 fast_mode, split_attention)
+from star_model.nn.fast import FastImageEncoder, SplitAttention, cpu_has_bf16, fast_image_encoder, split_attention
 
 SMALL_VIT = {
     "embed_dim": 64,
@@ -83,51 +80,11 @@ def test_no_fast_tower_on_a_gpu(small_vit: ClipBackbone) -> None:
     assert fast_image_encoder(small_vit, torch.device("cuda")) is None
 
 
-def test_small_resnet_towers_stay_fp32_and_large_ones_are_compiled(tiny_model) -> None:
-    """Compiling costs about 30 s: not worth it on star-tiny's 5 M-parameter tower, picked for RN50's 38 M."""
-    from star_model import create_model
-
+def test_no_fast_tower_for_resnet_towers(tiny_model) -> None:
+    """bf16 is not picked automatically (on the trained star-tiny tower it fell below cosine 0.99)."""
     assert fast_image_encoder(tiny_model.backbone, torch.device("cpu")) is None
     embedder = FrameEmbedder(tiny_model, FeatureCache(), fast=True)
     assert embedder.fast is None and "+" not in embedder.backbone_id
-    rn50 = create_model("star-rn50")
-    assert fast_mode(rn50.backbone, torch.device("cpu")) == "compiled"
-    assert fast_mode(rn50.backbone, torch.device("cuda")) is None
-
-
-def test_compiled_resnet_tower_is_the_fp32_function(tiny_model) -> None:
-    """torch.compile with frozen weights (batch norms folded, weights pre-packed): the same fp32 function; a batch
-    that is not COMPILED_BATCH long is padded, and its padding never reaches the output."""
-    fast = FastImageEncoder(tiny_model.backbone, "compiled")
-    x = _images(n=COMPILED_BATCH + 5, size=112)
-    with torch.no_grad():
-        ref = tiny_model.backbone.encode_images(x)
-    got = fast.encode_images(x)
-    assert got.shape == ref.shape
-    assert F.cosine_similarity(got, ref).min().item() >= 0.9999
-    assert fast._compiled is not None  # it ran compiled, not the fallback
-    torch.testing.assert_close(fast.encode_images(x[:3]), got[:3], atol=1e-5, rtol=1e-4)
-
-
-def test_a_tower_that_cannot_be_compiled_runs_as_it_is(tmp_path) -> None:
-    """No C++ compiler (CXX names a missing program): one warning, then fp32 features, no crash."""
-    import subprocess
-    import sys
-
-    code = ("import logging, torch\n"
-            "logging.basicConfig(level=logging.WARNING)\n"
-            "from star_model.nn.bundled import load_bundled\n"
-            "from star_model.nn.fast import FastImageEncoder\n"
-            "m = load_bundled()\n"
-            "x = torch.randint(0, 256, (4, 3, 112, 112), dtype=torch.uint8)\n"
-            "got = FastImageEncoder(m.backbone, 'compiled').encode_images(x)\n"
-            "ref = m.backbone.encode_images(x)\n"
-            "print('max diff', float((got - ref).abs().max()))\n")
-    env = dict(os.environ, CXX=str(tmp_path / "no-such-compiler"), TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor"))
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "compiling the image tower failed" in done.stderr and "it runs uncompiled" in done.stderr
-    assert float(done.stdout.split("max diff")[1]) < 1e-6
 
 
 def test_fast_features_are_cached_apart(small_mp4, tmp_path) -> None:
