@@ -5,6 +5,7 @@ import gc
 import shutil
 import sys
 import time
+import weakref
 
 from PySide6.QtWidgets import QMessageBox
 
@@ -105,3 +106,7 @@ def test_a_loaded_model_is_left_out_of_the_collectors_full_passes(tmp_path):
     collected = {id(o) for o in gc.get_objects()}  # every generation the collector scans
     assert id(model) not in collected and id(model.backbone) not in collected
     assert gc.get_freeze_count() > 0
+    replaced = weakref.ref(model)
+    del model
+    engine._load(ModelChoice(device="cpu"), lambda done, total, message: None)  # another choice: a reload
+    assert replaced() is None  # a frozen model is still freed once nothing refers to it
