@@ -88,6 +88,10 @@ class StarMethod:
         """feats: (B, T, D) -> (B, T, D) refined query clips."""
         return self.model.refiner(self._enhanced(feats, text))
 
+    def order_distances(self, feats: torch.Tensor, text: TextBank) -> Optional[torch.Tensor]:
+        """feats: (B, T, D) queries -> (B, N) the stage-order term STAR adds to its distances (None when off)."""
+        return self.model.stage_order(feats, text)
+
 
 class OtamBaseline(nn.Module):
     """CLIP-FSAR-style head over frozen CLIP features (trainable with ``star_model.train.loop.train``).
@@ -129,6 +133,10 @@ class OtamBaseline(nn.Module):
         """feats: (B, T, D) -> (B, T, D)."""
         return self._run(feats, self.query_token.expand(len(feats), -1))
 
+    def order_distances(self, feats: torch.Tensor, text: TextBank) -> None:
+        """No stage-order term (the baseline has no stage descriptors)."""
+        return None
+
     def episode(self, support_feats: torch.Tensor, support_labels: torch.Tensor, query_feats: torch.Tensor,
                 text: TextBank, query_labels: Optional[torch.Tensor] = None) -> EpisodeOutput:
         """The ``STAR.episode`` contract: logits (Q, N), video_text_logits (Q, N), loss with labels."""
@@ -165,6 +173,9 @@ class ProtoNet:
     def query_sequences(self, feats: torch.Tensor, text: TextBank) -> torch.Tensor:
         return feats
 
+    def order_distances(self, feats: torch.Tensor, text: TextBank) -> None:
+        return None
+
 
 def merged(data: dict, overrides: dict) -> dict:
     """``data`` (a config dict) with ``overrides`` applied section by section, nested dicts merged."""
@@ -174,12 +185,18 @@ def merged(data: dict, overrides: dict) -> dict:
     return out
 
 
+def config_overrides(recipe: Optional[dict]) -> dict:
+    """A recipe's model-config overrides: everything but its ``"train"`` section (training settings)."""
+    return {k: v for k, v in (recipe or {}).items() if k != "train"}
+
+
 def build_method(name: str, towers: STAR, recipe: Optional[dict] = None) -> tuple[object, Optional[nn.Module]]:
     """(benchmark method, module to meta-train or None) for ``name`` on ``towers``' CLIP towers.
 
     ``shipped`` is ``towers`` itself (already trained); ``star``, its ablations and ``otam`` are fresh heads
     sharing its frozen towers, built from ``towers``' config with ``recipe`` (config overrides, e.g. a gate
-    start) applied and then the ablated part switched off.
+    start; its ``"train"`` section is for :func:`~star_model.bench.evaluate.train_head`) applied and then the
+    ablated part switched off.
     """
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
@@ -190,7 +207,7 @@ def build_method(name: str, towers: STAR, recipe: Optional[dict] = None) -> tupl
         return head, head
     if name == "shipped":
         return StarMethod(towers), None
-    data = merged(merged(towers.cfg.to_dict(), recipe or {}), METHODS[name])
+    data = merged(merged(towers.cfg.to_dict(), config_overrides(recipe)), METHODS[name])
     model = STAR(config_from_dict(data), warn_random=False).to(towers.backbone.mean.device)
     model.backbone.load_state_dict(towers.backbone.state_dict())
     model.backbone.set_trainable(True)

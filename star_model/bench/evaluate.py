@@ -31,11 +31,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from star_model.bench.baselines import LABELS, METHODS, TRAINED, batched_distances, build_method
+from star_model.bench.baselines import (LABELS, METHODS, TRAINED, batched_distances, build_method, config_overrides,
+                                        merged)
 from star_model.bench.paraphrases import paraphrased_descriptors
 from star_model.bench.pool import map_units
 from star_model.data.episodes import EpisodePlan, fixed_episodes
 from star_model.nn.bundled import bundled_card, load_bundled
+from star_model.nn.config import config_from_dict, load_config
 from star_model.nn.model import STAR
 from star_model.synthetic import get_action, order_pairs, split_actions
 from star_model.train.loop import TrainConfig, train
@@ -93,6 +95,7 @@ def episode_accuracies(method, source: FeatureSource, plans: Sequence[EpisodePla
         offset = dict(zip(classes, np.cumsum([0] + [source.counts[c] for c in classes[:-1]])))
         sup = method.support_sequences(feats, local, text)
         qry = method.query_sequences(feats, text)
+        order = method.order_distances(feats, text)
         for i in members:
             plan = plans[i]
             s_rows = torch.tensor([int(offset[c]) + k for c, k in plan.support])
@@ -100,6 +103,7 @@ def episode_accuracies(method, source: FeatureSource, plans: Sequence[EpisodePla
             onehot = F.one_hot(plan.labels(plan.support), len(classes)).to(sup.dtype)
             protos = torch.einsum("kn,ktd->ntd", onehot, sup[s_rows]) / onehot.sum(0)[:, None, None]
             dist = batched_distances(qry[q_rows], protos, method.match, method.lam)
+            dist = dist if order is None else dist + order[q_rows]
             acc[i] = float((dist.argmin(-1) == plan.labels(plan.query)).float().mean())
     return acc
 
@@ -142,12 +146,32 @@ def _plans(test: FeatureSource, settings: EvalSettings, seed: int) -> dict[str, 
             "pairs5": order_pair_plans(test, 5, settings.queries, settings.episodes, base + 50)}
 
 
+_BENCH_TRAIN = ("steps", "shot", "warmup_steps", "val_every", "val_episodes", "patience", "seed", "amp")
+"""Training settings the benchmark sets itself (from its own options), not a recipe."""
+
+
+def check_recipe(recipe: dict) -> None:
+    """Refuse a recipe whose config overrides or ``"train"`` settings name an unknown key (before anything runs)."""
+    train_settings = recipe.get("train", {})
+    if not isinstance(train_settings, dict):
+        raise ValueError(f"the recipe's \"train\" section must be an object of training settings, not "
+                         f"{train_settings!r}; e.g. {{\"train\": {{\"pair_share\": 0.5}}}}")
+    known = [f for f in TrainConfig.__dataclass_fields__ if f not in _BENCH_TRAIN]
+    unknown = sorted(k for k in train_settings if k not in known)
+    if unknown:
+        raise ValueError(f"unknown training setting train.{unknown[0]} in the recipe; known: {', '.join(known)}")
+    config_from_dict(merged(load_config("star-tiny").to_dict(), config_overrides(recipe)))
+
+
 def train_head(module: torch.nn.Module, sources: dict[str, FeatureSource], settings: EvalSettings, shot: int,
-               seed: int) -> int:
-    """Meta-train ``module`` in place (best meta-val weights kept); returns the step of its best validation."""
-    cfg = TrainConfig(steps=settings.max_steps, way=settings.way, shot=shot, query=4, lr=1e-3,
-                      warmup_steps=max(1, settings.max_steps // 10), val_every=settings.val_every,
-                      val_episodes=settings.val_episodes, patience=settings.patience, seed=seed, amp=False)
+               seed: int, recipe: Optional[dict] = None) -> int:
+    """Meta-train ``module`` in place (best meta-val weights kept); returns the step of its best validation.
+
+    ``recipe["train"]`` (if any) overrides :class:`TrainConfig` settings, e.g. ``{"pair_share": 0.5}``."""
+    base = dict(steps=settings.max_steps, way=settings.way, shot=shot, query=4, lr=1e-3,
+                warmup_steps=max(1, settings.max_steps // 10), val_every=settings.val_every,
+                val_episodes=settings.val_episodes, patience=settings.patience, seed=seed, amp=False)
+    cfg = TrainConfig(**{**base, **(recipe or {}).get("train", {})})
     train_set = FeatureSource(sources["train"].names, sources["train"].descriptors, sources["train"].clips)
     result = train(module, train_set, sources["val"], cfg, restore_best=True)
     return int(result.best["step"]) if result.best else result.step
@@ -180,7 +204,7 @@ def _unit_scores(context: dict, unit: tuple[int, str]) -> tuple[dict[str, float]
         torch.manual_seed(seed)  # seed s: the same initialisation and training episodes for every method
         method, module = build_method(name, towers, settings.recipe)
         if module is not None:
-            steps.append(train_head(module, sources, settings, shot, seed))
+            steps.append(train_head(module, sources, settings, shot, seed, settings.recipe))
         columns = [k for k, (_, s) in COLUMNS.items() if shot is None or s == shot]
         scores.update(_score(method, sources, plans, columns, towers.cfg.num_frames))
     say(f"seed {seed}: {name} " + ", ".join(f"{k} {100 * v:.1f}" for k, v in scores.items()))

@@ -1,10 +1,12 @@
 """Which STAR recipe to ship: candidate settings of STAR's parts, meta-trained and scored on meta-val only.
 
 Every candidate is a set of config overrides on the bundled model's config (a gate that starts open, a
-learning-rate boost on ASD's stride-mix weights, a shallower, narrower or regularised ACU), meta-trained 5-way 1-shot
-by the benchmark's code path (early-stopped on the meta-val clips) and then scored on *other* rendered
-clips of the meta-val actions, so the choice never sees a meta-test action. Seeds are paired as in the
-benchmark; each candidate gets a paired t-test against the bundled recipe.
+learning-rate boost on ASD's stride-mix weights, a shallower, narrower or regularised ACU, a stage-order term in the
+matching) or, under ``"train"``,
+training settings (episodes built around order pairs), meta-trained 5-way 1-shot by the benchmark's code path
+(early-stopped on the meta-val clips) and then scored on *other* rendered clips of the meta-val actions, 5-way
+and on the meta-val order pairs, so the choice never sees a meta-test action. Seeds are paired as in the
+benchmark; each candidate gets a paired t-test against the bundled recipe on the mean of the two scores.
 """
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ import numpy as np
 import torch
 
 from star_model.bench.baselines import build_method
-from star_model.bench.evaluate import (EvalSettings, command_line, episode_accuracies, mean_sd_cell, paired_p,
-                                       train_head)
+from star_model.bench.evaluate import (EvalSettings, command_line, episode_accuracies, mean_sd_cell, order_pair_plans,
+                                       paired_p, train_head)
 from star_model.bench.pool import map_units
 from star_model.data.episodes import fixed_episodes
 from star_model.nn.bundled import bundled_card, load_bundled
@@ -33,6 +35,11 @@ CANDIDATES: dict[str, dict] = {
     "ACU depth 1": {"acu": {"depth": 1}},
     "ACU expansion 1": {"acu": {"mamba": {"expand": 1}}},
     "ACU dropout 0.1": {"acu": {"dropout": 0.1}},
+    "order-pair episodes 0.5": {"train": {"pair_share": 0.5}},
+    "order-pair episodes 1.0": {"train": {"pair_share": 1.0}},
+    "stage order 2": {"matching": {"stage_weight": 2.0}},
+    "stage order 4": {"matching": {"stage_weight": 4.0}},
+    "stage order 4 + order-pair episodes 0.5": {"matching": {"stage_weight": 4.0}, "train": {"pair_share": 0.5}},
 }
 
 
@@ -62,17 +69,21 @@ def _diagnostics(module: torch.nn.Module) -> dict[str, float]:
     return out
 
 
-def _unit_score(context: dict, unit: tuple[int, str, dict]) -> tuple[float, int, dict]:
-    """One seed of one candidate: (meta-val accuracy, best training step, diagnostics)."""
+def _unit_score(context: dict, unit: tuple[int, str, dict]) -> tuple[tuple[float, float], int, dict]:
+    """One seed of one candidate: ((meta-val 5-way, meta-val order pairs accuracy), best training step,
+    diagnostics)."""
     settings, sources, towers, say = context["settings"], context["sources"], context["towers"], context["say"]
     seed, name, recipe = unit
-    score = sources["score"]
+    score, T = sources["score"], towers.cfg.num_frames
     plans = fixed_episodes(score.counts, settings.way, 1, settings.queries, settings.episodes, 7000 + seed)
+    pair_plans = order_pair_plans(score, 1, settings.queries, settings.episodes, 8000 + seed)
     torch.manual_seed(seed)
     method, module = build_method("star", towers, recipe)
-    step = train_head(module, sources, settings, 1, seed)
-    acc = float(episode_accuracies(method, score, plans, towers.cfg.num_frames).mean())
-    say(f"seed {seed}: {name}: meta-val 5-way 1-shot {100 * acc:.1f} (best step {step})")
+    step = train_head(module, sources, settings, 1, seed, recipe)
+    acc = (float(episode_accuracies(method, score, plans, T).mean()),
+           float(episode_accuracies(method, score, pair_plans, T).mean()))
+    say(f"seed {seed}: {name}: meta-val 5-way 1-shot {100 * acc[0]:.1f}, order pairs {100 * acc[1]:.1f} "
+        f"(best step {step})")
     return acc, step, _diagnostics(module)
 
 
@@ -87,12 +98,13 @@ def run_search(settings: EvalSettings, candidates: Optional[dict[str, dict]] = N
     start = time.perf_counter()
     units = [(seed, name, recipe) for seed in range(settings.seeds) for name, recipe in candidates.items()]
     results = map_units(_unit_score, units, jobs, _prepare, (settings, say, towers, card))
-    acc, steps, diag = defaultdict(list), defaultdict(list), defaultdict(list)
-    for (_, name, _), (value, step, moved) in zip(units, results):
+    acc, pairs, steps, diag = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
+    for (_, name, _), ((value, pair), step, moved) in zip(units, results):
         acc[name].append(value)
+        pairs[name].append(pair)
         steps[name].append(step)
         diag[name].append(moved)
-    return format_search(candidates, acc, steps, diag, settings, time.perf_counter() - start, jobs)
+    return format_search(candidates, acc, pairs, steps, diag, settings, time.perf_counter() - start, jobs)
 
 
 def _mean_of(diags: Sequence[dict], key: str) -> str:
@@ -100,10 +112,13 @@ def _mean_of(diags: Sequence[dict], key: str) -> str:
     return f"{np.mean(values):.3f}" if values else "-"
 
 
-def format_search(candidates: dict[str, dict], acc: dict[str, list[float]], steps: dict[str, list[int]],
-                  diag: dict[str, list[dict]], settings: EvalSettings, wall_s: float, jobs: int) -> str:
-    """The search table, and which recipe wins (best mean; the bundled recipe unless a gain is significant)."""
+def format_search(candidates: dict[str, dict], acc: dict[str, list[float]], pairs: dict[str, list[float]],
+                  steps: dict[str, list[int]], diag: dict[str, list[dict]], settings: EvalSettings, wall_s: float,
+                  jobs: int) -> str:
+    """The search table, and which recipe wins: the best mean of the two meta-val scores (5-way 1-shot, order
+    pairs), and the bundled recipe unless that candidate is significantly ahead on it (paired, p < 0.05)."""
     base = next(iter(candidates))
+    both = {n: list(np.add(acc[n], pairs[n]) / 2) for n in candidates}
     rerun = command_line("search", settings)
     if list(candidates) != list(CANDIDATES):
         rerun += f" --candidates '{','.join(candidates)}'"
@@ -112,22 +127,25 @@ def format_search(candidates: dict[str, dict], acc: dict[str, list[float]], step
         f"Regenerate with `{rerun}`. Each candidate is meta-trained 5-way 1-shot exactly "
         "as in the "
         f"benchmark (at most {settings.max_steps} episodes, early-stopped on {settings.val_clips} clips per meta-val "
-        f"action) over {settings.seeds} paired seeds, then scored on {settings.episodes} 5-way 1-shot episodes of "
-        f"{settings.clips} *other* rendered clips per meta-val action. No meta-test action is used. p: paired t-test "
-        f"against the {base}. |gate|: mean |tanh| of SGF's gate after training; mix: ASD's largest stride weight "
-        f"(1/3 = uniform).",
+        f"action) over {settings.seeds} paired seeds, then scored on {settings.episodes} 5-way 1-shot episodes and "
+        f"{settings.episodes} 2-way 1-shot episodes of the meta-val order pairs, of {settings.clips} *other* rendered "
+        f"clips per meta-val action. No meta-test action is used. Score: the mean of the two; p: paired t-test of "
+        f"the score against the {base}. |gate|: mean |tanh| of SGF's gate after training; mix: ASD's largest stride "
+        f"weight (1/3 = uniform).",
         f"- Wall time: {wall_s / 60:.1f} min ({jobs} process(es)).", "",
-        "| Candidate | overrides | meta-val 5-way 1-shot | p vs bundled | best step (mean) | gate | mix |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| Candidate | overrides | meta-val 5-way 1-shot | meta-val order pairs 2-way 1-shot | score | p vs bundled "
+        "| best step (mean) | gate | mix |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, recipe in candidates.items():
-        p = "-" if name == base else f"{paired_p(acc[name], acc[base]):.3f}"
-        lines.append(f"| {name} | `{recipe or '{}'}` | {mean_sd_cell(acc[name])} | {p} | {np.mean(steps[name]):.0f} | "
+        p = "-" if name == base else f"{paired_p(both[name], both[base]):.3f}"
+        lines.append(f"| {name} | `{recipe or '{}'}` | {mean_sd_cell(acc[name])} | {mean_sd_cell(pairs[name])} | "
+                     f"{mean_sd_cell(both[name])} | {p} | {np.mean(steps[name]):.0f} | "
                      f"{_mean_of(diag[name], 'gate')} | {_mean_of(diag[name], 'mix')} |")
-    best = max(candidates, key=lambda n: np.mean(acc[n]))
-    significant = best != base and paired_p(acc[best], acc[base]) < 0.05
+    best = max(candidates, key=lambda n: np.mean(both[n]))
+    significant = best != base and paired_p(both[best], both[base]) < 0.05
     choice = best if significant else base
     lines += ["", f"Chosen: **{choice}** (`{candidates[choice] or '{}'}`): "
-              + ("the best mean, significantly ahead of the bundled recipe." if significant else
-                 f"no candidate is significantly ahead of the bundled recipe (best mean: {best})."), ""]
+              + ("the best mean score, significantly ahead of the bundled recipe." if significant else
+                 f"no candidate is significantly ahead of the bundled recipe (best mean score: {best})."), ""]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ resumable from the generator's state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -46,14 +46,19 @@ class EpisodeBatch:
                             self.query_labels.to(device), self.text.to(device))
 
 
-def draw_episode(counts: Sequence[int], way: int, shot: int, query: int, rng: np.random.Generator) -> EpisodePlan:
-    """Draw ``way`` classes among those with >= 2 clips, then per class ``shot`` support and ``query``
-    query clips without overlap (fewer when a class is small: at least one of each)."""
+def draw_episode(counts: Sequence[int], way: int, shot: int, query: int, rng: np.random.Generator,
+                 include: Sequence[int] = ()) -> EpisodePlan:
+    """Draw ``way`` classes among those with >= 2 clips (the ``include`` ones first, e.g. an order pair), then
+    per class ``shot`` support and ``query`` query clips without overlap (fewer when a class is small: at
+    least one of each)."""
     eligible = [c for c, n in enumerate(counts) if n >= 2]
     if len(eligible) < 2:
         raise ValueError(f"episodes need at least 2 classes with 2 or more clips; the data has {len(eligible)}")
+    if any(c not in eligible for c in include):
+        raise ValueError(f"classes {list(include)} cannot all be in an episode: each needs 2 or more clips")
     n = min(way, len(eligible))
-    classes = sorted(rng.choice(eligible, size=n, replace=False).tolist())
+    rest = [c for c in eligible if c not in include]
+    classes = sorted([*include, *rng.choice(rest, size=max(0, n - len(include)), replace=False).tolist()])
     support, queries = [], []
     for c in classes:
         order = rng.permutation(counts[c]).tolist()
@@ -62,6 +67,13 @@ def draw_episode(counts: Sequence[int], way: int, shot: int, query: int, rng: np
         support += [(c, i) for i in order[:k]]
         queries += [(c, i) for i in order[k : k + q]]
     return EpisodePlan(classes, support, queries)
+
+
+def stage_order_pairs(descriptors: Sequence[Optional[Sequence[str]]]) -> list[tuple[int, int]]:
+    """Class pairs whose stage descriptors are the same sentences in another order ("squat then jump" and
+    "jump then squat"): the pairs only the order of their stages tells apart."""
+    return [(i, j) for i, a in enumerate(descriptors) for j in range(i + 1, len(descriptors))
+            if a and descriptors[j] and list(a) != list(descriptors[j]) and sorted(a) == sorted(descriptors[j])]
 
 
 def fixed_episodes(counts: Sequence[int], way: int, shot: int, query: int, episodes: int, seed: int) -> list[EpisodePlan]:

@@ -88,10 +88,12 @@ class ACUConfig:
 
 @dataclass
 class MatchingConfig:
-    """Query-to-prototype matching: ``otam`` (both directions summed) or ``bi_mhm``."""
+    """Query-to-prototype matching: ``otam`` (both directions summed) or ``bi_mhm``; plus ``stage_weight`` times
+    the query's stage-order distance to each class's stage descriptors (0: off)."""
 
     method: str = "otam"
     lam: float = 0.5
+    stage_weight: float = 0.0
 
 
 @dataclass
@@ -126,6 +128,9 @@ class ModelConfig:
             raise ConfigError(f"model {self.name!r}: tsa.map_mode {self.tsa.map_mode!r} is not 'cosine' or 'attention'")
         if self.matching.method not in ("otam", "bi_mhm"):
             raise ConfigError(f"model {self.name!r}: matching.method {self.matching.method!r} is not 'otam' or 'bi_mhm'")
+        if not 0 <= self.matching.stage_weight < float("inf"):
+            raise ConfigError(f"model {self.name!r}: matching.stage_weight {self.matching.stage_weight!r} must be a "
+                              "finite number >= 0 (0 turns the stage-order term off)")
         if self.embed_dim % self.tsa.heads:
             raise ConfigError(f"model {self.name!r}: embed_dim {self.embed_dim} is not divisible by tsa.heads {self.tsa.heads}")
         if any(int(r) < 1 for r in self.asd.strides):

@@ -13,7 +13,7 @@ from star_model.nn.config import ModelConfig
 from star_model.nn.descriptors import class_prompt, fit_stages, template_stages
 from star_model.nn.stpr import PrototypeRefiner
 from star_model.nn.tsa import TemporalSemanticAttention, TextBank, text_class_map
-from star_model.ops.matching import bi_mhm_distance, frame_distances, otam_two_way
+from star_model.ops.matching import bi_mhm_distance, frame_distances, otam_two_way, stage_order_distance
 
 
 @dataclass
@@ -112,7 +112,17 @@ class STAR(nn.Module):
             distances = otam_two_way(dist, self.cfg.matching.lam)
         else:
             distances = bi_mhm_distance(dist)
+        order = self.stage_order(query_feats, text)
+        distances = distances if order is None else distances + order
         return EpisodeOutput(logits=-distances, video_text_logits=vt_logits, tsa_map=class_map, distances=distances)
+
+    def stage_order(self, query_feats: torch.Tensor, text: TextBank) -> Optional[torch.Tensor]:
+        """query_feats: (Q, T, D) frame features -> (Q, N) ``matching.stage_weight`` times their stage-order
+        distance to each class's stage descriptors; None when the weight is 0 or the text has no stages."""
+        weight = self.cfg.matching.stage_weight
+        if weight == 0 or text.stages.shape[1] == 0:
+            return None
+        return weight * stage_order_distance(query_feats, text.stages)
 
     def episode(
         self,

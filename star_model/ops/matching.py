@@ -1,4 +1,5 @@
-"""Sequence matching between a query and class prototypes: OTAM and Bi-MHM.
+"""Sequence matching between a query and class prototypes: OTAM and Bi-MHM; and between a query and a
+class's ordered stage descriptors (:func:`stage_order_distance`).
 
 Distances take a frame-to-frame distance matrix ``dist (..., Tq, Ts)`` (typically
 ``1 - cos``) and return one number per leading index; logits are ``-distance``.
@@ -66,3 +67,20 @@ def bi_mhm_distance(dist: torch.Tensor) -> torch.Tensor:
     dist: (..., Tq, Ts) -> (...).
     """
     return dist.min(dim=-1).values.mean(dim=-1) + dist.min(dim=-2).values.mean(dim=-1)
+
+
+def stage_order_distance(frames: torch.Tensor, stages: torch.Tensor) -> torch.Tensor:
+    """How badly ``frames`` read as each class's stages *in their order*: the cheapest monotone alignment.
+
+    frames: (B, T, D) frame features, stages: (N, S, D) each class's ordered stage-descriptor embeddings
+    (same space) -> (B, N): the minimum, over assignments of frame t to stage s(t) with s(0) = 0,
+    s(T-1) = S-1 and s never decreasing (stages may be skipped), of the sum over t of 1 - cos(frame t,
+    stage s(t)). Order-sensitive where OTAM against one support clip may not be: "squat then jump" read
+    as "jump then squat" pays for every frame that falls in the wrong stage.
+    """
+    cost = 1.0 - torch.einsum("btd,nsd->bnts", F.normalize(frames, dim=-1), F.normalize(stages, dim=-1))
+    blocked = torch.full_like(cost[..., 0, 1:], float("inf"))
+    best = torch.cat([cost[..., 0, :1], blocked], dim=-1)  # (B, N, S): frame 0 is in the first stage
+    for t in range(1, cost.shape[-2]):
+        best = torch.cummin(best, dim=-1).values + cost[..., t, :]
+    return best[..., -1]

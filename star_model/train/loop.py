@@ -27,7 +27,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from star_model.data.episodes import EpisodeBatch, EpisodePlan, draw_episode, fixed_episodes
+from star_model.data.episodes import EpisodeBatch, EpisodePlan, draw_episode, fixed_episodes, stage_order_pairs
 from star_model.errors import CheckpointError, check_cancel
 from star_model.nn.checkpoint import read_checkpoint, save_checkpoint
 from star_model.nn.factory import create_model
@@ -64,6 +64,8 @@ class TrainConfig:
     save_every: int = 0
     unfreeze_last: int = 0
     amp: bool = True
+    pair_share: float = 0.0
+    """Share of episodes that hold an order pair (two classes with the same stages in another order)."""
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -192,10 +194,11 @@ class _Run:
     rank: int
     world: int
     device: torch.device
+    pairs: list[tuple[int, int]]
 
 
-def _start(model: STAR, cfg: TrainConfig) -> _Run:
-    """Seed, optimiser, mixed precision and (under torch.distributed) DDP for a run of ``model``."""
+def _start(model: STAR, cfg: TrainConfig, train_set: ClipSource) -> _Run:
+    """Seed, optimiser, mixed precision, (under torch.distributed) DDP, and the order pairs of ``train_set``."""
     device = next(model.parameters()).device
     rank, world = _world()
     _seed_all(cfg.seed + rank)
@@ -210,13 +213,22 @@ def _start(model: STAR, cfg: TrainConfig) -> _Run:
         # find_unused_parameters: e.g. an ASD stride of T leaves its block's A_log out of the graph
         net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
                                                   find_unused_parameters=True)
+    pairs = [p for p in stage_order_pairs(train_set.descriptors) if min(train_set.counts[c] for c in p) >= 2]
     return _Run(net, opt, [g["names"] for g in groups], params, scaler, amp_dtype, np.random.default_rng([cfg.seed, rank]),
-                rank, world, device)
+                rank, world, device, pairs)
+
+
+def _episode_pair(run: _Run, cfg: TrainConfig) -> tuple[int, ...]:
+    """The order pair this episode must hold: one of ``run.pairs`` with probability ``cfg.pair_share``, else none
+    (no random number is drawn when the share is 0, so such runs are unchanged)."""
+    if cfg.pair_share <= 0 or not run.pairs or cfg.way < 2 or run.rng.random() >= cfg.pair_share:
+        return ()
+    return run.pairs[int(run.rng.integers(len(run.pairs)))]
 
 
 def _step(run: _Run, model: STAR, train_set: ClipSource, cfg: TrainConfig, step: int) -> dict:
     """One optimisation step on a fresh episode; its loss, accuracy and learning rate."""
-    plan = draw_episode(train_set.counts, cfg.way, cfg.shot, cfg.query, run.rng)
+    plan = draw_episode(train_set.counts, cfg.way, cfg.shot, cfg.query, run.rng, _episode_pair(run, cfg))
     batch = train_set.batch(model, plan, model.cfg.num_frames, run.rng).to(run.device)
     lr = lr_at(step, cfg)
     for g in run.opt.param_groups:
@@ -258,7 +270,7 @@ def train(
     """
     if cfg.unfreeze_last > 0 and isinstance(train_set, FeatureSource):
         raise ValueError("unfreeze_last > 0 trains backbone blocks: use a VideoSource, not cached features")
-    run = _start(model, cfg)
+    run = _start(model, cfg, train_set)
     result, bad = TrainResult(step=0), 0
     if resume is not None:
         state = load_train_state(Path(resume), run.opt, run.names, run.scaler, run.rng, run.rank, run.world)

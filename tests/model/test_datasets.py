@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from star_model.data.datasets import hold_out_classes, hold_out_clips, load_folder, load_split_list, read_label_map
-from star_model.data.episodes import draw_episode
+from star_model.data.episodes import draw_episode, stage_order_pairs
 from star_model.errors import DatasetError
 from star_model.ops.sampling import segment_indices
 from tests.model.videos_util import make_video
@@ -104,3 +104,20 @@ def test_segment_frames_and_episodes():
         assert s and q and not s & q
     with pytest.raises(ValueError, match="at least 2 classes"):
         draw_episode([5, 1], 2, 1, 1, np.random.default_rng(0))
+
+
+def test_order_pairs_are_the_same_stages_in_another_order_and_an_episode_can_be_built_around_one():
+    descriptors = [["squat", "jump"], ["jump", "squat"], ["jump"], None, ["squat", "jump", "clap"],
+                   ["clap", "squat", "jump"], ["squat", "jump"]]
+    assert stage_order_pairs(descriptors) == [(0, 1), (1, 6), (4, 5)]
+    counts = [4] * 7
+    for seed in range(30):
+        plan = draw_episode(counts, 5, 1, 2, np.random.default_rng(seed), include=(4, 5))
+        assert {4, 5} <= set(plan.classes) and len(plan.classes) == 5 and plan.classes == sorted(plan.classes)
+        # no pair asked for: the same episode as before the option existed (same random draws)
+        rng = np.random.default_rng(seed)
+        eligible = list(range(7))
+        classes = sorted(rng.choice(eligible, size=5, replace=False).tolist())
+        assert draw_episode(counts, 5, 1, 2, np.random.default_rng(seed)).classes == classes
+    with pytest.raises(ValueError, match=r"classes \[0, 3\] cannot all be in an episode"):
+        draw_episode([4, 4, 4, 1], 3, 1, 1, np.random.default_rng(0), include=(0, 3))

@@ -57,10 +57,10 @@ def _perturb(module: torch.nn.Module) -> None:
                 p.add_(0.05 * torch.randn(p.shape, generator=gen))
 
 
-@pytest.mark.parametrize("name", ["star", "otam"])
-def test_grouped_evaluation_equals_the_models_own_episode(towers, name):
+@pytest.mark.parametrize("name, recipe", [("star", {}), ("otam", {}), ("star", {"matching": {"stage_weight": 2.0}})])
+def test_grouped_evaluation_equals_the_models_own_episode(towers, name, recipe):
     """Refining each clip once per class set must give exactly what ``episode`` gives."""
-    method, module = build_method(name, towers)
+    method, module = build_method(name, towers, recipe)
     net = module if module is not None else towers
     _perturb(net)
     source = _source(False)
@@ -74,7 +74,9 @@ def test_grouped_evaluation_equals_the_models_own_episode(towers, name):
     protos = torch.stack([sup[batch.support_labels == c].mean(0) for c in range(5)])
     with torch.no_grad():
         mine = -batched_distances(method.query_sequences(batch.query, batch.text), protos, method.match, method.lam)
-    assert torch.allclose(mine, logits, atol=1e-4)
+        order = method.order_distances(batch.query, batch.text)
+    assert (order is not None) == bool(recipe)
+    assert torch.allclose(mine if order is None else mine - order, logits, atol=1e-4)
 
 
 def test_otam_baseline_trains_its_head_only(towers):

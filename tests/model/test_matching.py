@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from star_model.ops.matching import bi_mhm_distance, frame_distances, otam_distance, otam_two_way
+from star_model.ops.matching import bi_mhm_distance, frame_distances, otam_distance, otam_two_way, stage_order_distance
 
 
 def _softmin_np(values, lam):
@@ -112,3 +112,32 @@ def test_frame_distances_shape_and_range():
     d = frame_distances(q, p)
     assert d.shape == (3, 5, 8, 6)
     assert (d >= -1e-6).all() and (d <= 2 + 1e-6).all()
+
+
+def stage_order_reference(cost: np.ndarray) -> float:
+    """Every monotone assignment of T frames to S stages (first frame in stage 0, last in stage S-1), tried."""
+    import itertools
+
+    t, s = cost.shape
+    best = math.inf
+    for path in itertools.combinations_with_replacement(range(s), t):  # sorted tuples: non-decreasing stages
+        if path[0] == 0 and path[-1] == s - 1:
+            best = min(best, sum(cost[i, k] for i, k in enumerate(path)))
+    return best
+
+
+@pytest.mark.parametrize("t, s", [(8, 3), (5, 4), (2, 3), (6, 1)])
+def test_stage_order_distance_is_the_cheapest_monotone_reading(t, s):
+    gen = torch.Generator().manual_seed(t * 10 + s)
+    frames, stages = torch.randn(3, t, 16, generator=gen), torch.randn(4, s, 16, generator=gen)
+    got = stage_order_distance(frames, stages)
+    cost = frame_distances(frames, stages).numpy()  # (B, N, T, S): 1 - cos of frame t and stage s
+    want = np.array([[stage_order_reference(cost[b, n]) for n in range(4)] for b in range(3)])
+    assert got.shape == (3, 4) and np.allclose(got.numpy(), want, atol=1e-5)
+
+
+def test_stage_order_tells_an_order_from_its_reverse():
+    a, b = torch.eye(4)[0], torch.eye(4)[1]
+    frames = torch.stack([a, a, a, b, b, b])[None]  # "a then b"
+    d = stage_order_distance(frames, torch.stack([torch.stack([a, b, b]), torch.stack([b, a, a])]))
+    assert d[0, 0] == pytest.approx(0.0, abs=1e-6) and d[0, 1] > 3.9  # read backwards, nearly every frame is wrong

@@ -96,11 +96,16 @@ def test_the_search_ships_a_candidate_only_when_it_is_significantly_ahead():
     steps = {name: [100] * 5 for name in candidates}
     diag = {name: [{"gate": 0.1, "mix": 0.4}] * 5 for name in candidates}
     clear = {"bundled recipe": base, "better": [b + 0.03 + 0.002 * k for k, b in enumerate(base)], "lucky": base}
-    assert "Chosen: **better**" in format_search(candidates, clear, steps, diag, settings, 60.0, 1)
+    same = {name: base for name in candidates}
+    assert "Chosen: **better**" in format_search(candidates, clear, same, steps, diag, settings, 60.0, 1)
+    assert "Chosen: **better**" in format_search(candidates, same, clear, steps, diag, settings, 60.0, 1)
     noisy = {"bundled recipe": base, "better": base,
              "lucky": [b + d for b, d in zip(base, [0.06, -0.04, 0.05, -0.03, 0.02])]}
-    text = format_search(candidates, noisy, steps, diag, settings, 60.0, 1)
-    assert "Chosen: **bundled recipe**" in text and "best mean: lucky" in text
+    text = format_search(candidates, noisy, same, steps, diag, settings, 60.0, 1)
+    assert "Chosen: **bundled recipe**" in text and "best mean score: lucky" in text
+    traded = {"bundled recipe": base, "better": [b - 0.04 for b in base], "lucky": base}
+    text = format_search(candidates, traded, clear, steps, diag, settings, 60.0, 1)
+    assert "Chosen: **bundled recipe**" in text, "a gain on order pairs paid for by 5-way accuracy is not a gain"
 
 
 def test_eval_command_takes_a_recipe_and_jobs():
@@ -123,6 +128,21 @@ def test_a_recipe_with_an_unknown_key_is_refused_before_anything_runs(capsys):
     assert capsys.readouterr().err.strip() == "error: unknown key sgf.gate in model config; known keys: enabled, gate_init"
 
 
+def test_a_recipe_carries_training_settings_and_an_unknown_one_is_refused(capsys, towers):
+    from star_model.bench.evaluate import check_recipe
+    from star_model.cli.main import main
+
+    check_recipe({"train": {"pair_share": 0.5}, "sgf": {"gate_init": 0.1}})
+    assert main(["eval", "--only", "search", "--recipe", '{"train": {"pair_shares": 1}}']) == 2
+    assert capsys.readouterr().err.startswith("error: unknown training setting train.pair_shares in the recipe; known: way")
+    assert main(["eval", "--only", "search", "--recipe", '{"train": {"steps": 9}}']) == 2
+    assert "unknown training setting train.steps" in capsys.readouterr().err  # the benchmark's own option
+    assert main(["eval", "--recipe", '{"train": 0.5}']) == 2
+    assert "must be an object of training settings" in capsys.readouterr().err
+    _, module = build_method("star", towers, {"train": {"pair_share": 0.5}})
+    assert module.cfg == build_method("star", towers, {})[1].cfg  # training settings are not config
+
+
 def test_the_search_runs_a_named_subset_of_candidates_and_says_how_to_rerun_it(capsys):
     from star_model.cli.main import UsageError, build_parser, main
 
@@ -133,10 +153,13 @@ def test_the_search_runs_a_named_subset_of_candidates_and_says_how_to_rerun_it(c
         parser.parse_args(["eval", "--candidates", "bundled recipe,ACU dropout 0.5"])
     settings = EvalSettings(seeds=2, episodes=10, max_steps=5, clips=4)
     text = format_search(args.candidates, {n: [0.5, 0.6] for n in args.candidates},
-                         {n: [5, 5] for n in args.candidates}, {n: [{}, {}] for n in args.candidates}, settings, 1.0, 1)
+                         {n: [0.9, 0.9] for n in args.candidates}, {n: [5, 5] for n in args.candidates}, {n: [{}, {}] for n in args.candidates}, settings, 1.0, 1)
     assert "--max-steps 5 --clips 4 --seed 0 --candidates 'bundled recipe,ACU dropout 0.1'`" in text
     assert main(["eval", "--only", "search", "--candidates", "nothing"]) == 2
     assert "unknown candidate 'nothing'" in capsys.readouterr().err
+    from star_model.bench.part_search import CANDIDATES
+
+    assert [n for n in CANDIDATES if "," in n] == [], "--candidates splits on commas"
 
 
 def test_acu_dropout_regularises_training_only():

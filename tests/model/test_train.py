@@ -113,6 +113,37 @@ def test_training_lowers_validation_loss_and_beats_chance():
     assert evaluate(EpisodeLoss(model), batches, torch.device("cpu")) == evaluate(EpisodeLoss(model), batches, torch.device("cpu"))
 
 
+class RecordingSource(FeatureSource):
+    """A real feature source that also keeps the class set of every episode it builds."""
+
+    def __init__(self, source: FeatureSource) -> None:
+        super().__init__(source.names, source.descriptors, source.clips)
+        self.episodes: list[list[int]] = []
+
+    def batch(self, model, plan, T, rng):
+        self.episodes.append(list(plan.classes))
+        return super().batch(model, plan, T, rng)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_order_pair_episodes_hold_a_pair_as_often_as_asked(share):
+    model = micro_model()
+    base, _ = toy_sources(model, n_classes=9, clips=3)
+    stages = [["a", "b"], ["b", "a"], ["c"], ["d", "e", "f"], ["f", "e", "d"], ["g"]]  # pairs (0, 1), (3, 4)
+    source = RecordingSource(FeatureSource(base.names, stages, base.clips))
+    train(model, source, None, TrainConfig(steps=40, pair_share=share, **CFG))
+    held = [bool({0, 1} <= set(c) or {3, 4} <= set(c)) for c in source.episodes]
+    assert len(held) == 40
+    if share == 1.0:
+        assert all(held)
+    elif share == 0.5:
+        assert 20 <= sum(held) < 40
+    else:  # unchanged runs: pairs only by chance (3-way among 6 classes)
+        unchanged = RecordingSource(FeatureSource(base.names, stages, base.clips))
+        train(micro_model(), unchanged, None, TrainConfig(steps=40, **CFG))
+        assert unchanged.episodes == source.episodes and sum(held) < 20
+
+
 def test_resume_continues_bit_exactly(tmp_path):
     cfg = TrainConfig(steps=12, val_every=4, **CFG)
     straight = micro_model()
