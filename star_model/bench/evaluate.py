@@ -35,11 +35,11 @@ from star_model.bench.baselines import (LABELS, METHODS, TRAINED, batched_distan
                                         merged)
 from star_model.bench.paraphrases import paraphrased_descriptors
 from star_model.bench.pool import map_units
-from star_model.data.episodes import EpisodePlan, fixed_episodes
+from star_model.data.episodes import EpisodePlan, fixed_episodes, stage_order_pairs
 from star_model.nn.bundled import bundled_card, load_bundled
 from star_model.nn.config import config_from_dict, load_config
 from star_model.nn.model import STAR
-from star_model.synthetic import get_action, order_pairs, split_actions
+from star_model.synthetic import split_actions
 from star_model.train.loop import TrainConfig, train
 from star_model.train.recipes import synthetic_source
 from star_model.train.sources import FeatureSource
@@ -109,14 +109,13 @@ def episode_accuracies(method, source: FeatureSource, plans: Sequence[EpisodePla
 
 
 def order_pair_plans(source: FeatureSource, shot: int, queries: int, episodes: int, seed: int) -> list[EpisodePlan]:
-    """2-way episodes over the order pairs among ``source``'s classes, ``episodes`` in all, pairs in turn."""
-    index = {n: i for i, n in enumerate(source.names)}
-    pairs = order_pairs([get_action(n) for n in source.names])
+    """2-way episodes over the order pairs among ``source``'s classes (the same stage descriptors in another
+    order, as training's order-pair episodes find them), ``episodes`` in all, pairs in turn."""
+    pairs = stage_order_pairs(source.descriptors)
     if not pairs:
-        raise ValueError("no order pairs among the test actions")
+        raise ValueError(f"no order pairs among the actions {', '.join(source.names)}")
     plans = []
-    for k, (a, b) in enumerate(pairs):
-        ids = sorted((index[a.name], index[b.name]))
+    for k, ids in enumerate(pairs):
         counts = [source.counts[c] if c in ids else 0 for c in range(len(source.names))]
         n = episodes // len(pairs) + (k < episodes % len(pairs))
         plans += fixed_episodes(counts, 2, shot, queries, n, seed + k)
