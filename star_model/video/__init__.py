@@ -297,6 +297,10 @@ def default_codec() -> str:
 
 
 _EVEN_SIZE_CODECS = {"libx264", "libx265", "h264", "hevc"}
+# libx264's macroblock tree (its asm path, in PyAV 18's FFmpeg build) makes two
+# encodes of the same frames differ, even in one process on one thread; without
+# it the files are byte-identical, so rendered material is reproducible.
+_REPRODUCIBLE_CODEC_OPTIONS = {"libx264": {"x264-params": "mbtree=0"}}
 
 
 def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *,
@@ -310,7 +314,8 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *,
     ``i / fps``. ``rotation`` (degrees counter-clockwise) is stored as the display
     matrix. Codecs that need even sizes for yuv420p (libx264, libx265) get the
     frame padded by one replicated row/column where needed. ``options`` are
-    container options, e.g. ``{"movflags": "faststart"}``.
+    container options, e.g. ``{"movflags": "faststart"}``. The same frames encode
+    to the same bytes, in one process or many (see ``_REPRODUCIBLE_CODEC_OPTIONS``).
     """
     if av is None:  # pragma: no cover
         raise RuntimeError("write_video needs PyAV (pip install av)")
@@ -319,7 +324,7 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, *,
     rate = Fraction(fps).limit_denominator(1001)
     container = av.open(str(path), "w", options=options or {})
     try:
-        stream = container.add_stream(codec, rate=rate)
+        stream = container.add_stream(codec, rate=rate, options=_REPRODUCIBLE_CODEC_OPTIONS.get(codec, {}))
         formats = [f.name for f in (stream.codec_context.codec.video_formats or [])]
         preferred = ("yuvj420p", "yuv420p") if codec == "mjpeg" else ("yuv420p", "yuvj420p")
         stream.pix_fmt = next((f for f in preferred if f in formats),

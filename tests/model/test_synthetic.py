@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import ast
+import hashlib
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -221,3 +224,27 @@ def test_write_dataset_layout_and_decodable_long_video(tmp_path):
     assert rows[-1].end_frame == 300 and abs(rows[-1].end_s - 12.0) < 1e-3
     assert {r.label for r in rows} <= set(acts) | {BACKGROUND}
     assert _decoded_frames(tmp_path / "long" / "long_000.mp4") == rows[-1].end_frame
+
+
+_RENDER = """
+import sys
+from star_model.synthetic import write_dataset
+write_dataset(sys.argv[1], split="test", clips_per_action=2, long_videos=1, long_duration_s=20.0, seed=0)
+"""
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.mp4"))}
+
+
+def test_write_dataset_is_byte_identical_across_processes(tmp_path):
+    """Benchmarks, calibration and the demo render their videos afresh: two processes
+    must write the same files, or their numbers vary from run to run."""
+    root = Path(__file__).resolve().parents[2]
+    for k in (1, 2):
+        subprocess.run([sys.executable, "-c", _RENDER, str(tmp_path / f"run{k}")], cwd=root, check=True,
+                       timeout=300)
+    first, second = _digests(tmp_path / "run1"), _digests(tmp_path / "run2")
+    assert len(first) == 2 * len(split_actions("test")) + 1
+    assert first == second
