@@ -20,11 +20,12 @@ import torch.nn.functional as F
 from einops import einsum
 from torch import nn
 
-from star_model.nn.config import ModelConfig, config_from_dict
+from star_model.nn.config import ModelConfig, config_from_dict, merged
 from star_model.nn.descriptors import class_prompt
 from star_model.nn.model import STAR, EpisodeOutput
 from star_model.nn.tsa import TextBank
 from star_model.ops.matching import bi_mhm_distance, otam_two_way
+from star_model.train.recipes import config_overrides
 
 METHODS: dict[str, Optional[dict]] = {
     "protonet": None,
@@ -175,19 +176,6 @@ class ProtoNet:
 
     def order_distances(self, feats: torch.Tensor, text: TextBank) -> None:
         return None
-
-
-def merged(data: dict, overrides: dict) -> dict:
-    """``data`` (a config dict) with ``overrides`` applied section by section, nested dicts merged."""
-    out = dict(data)
-    for key, value in overrides.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def config_overrides(recipe: Optional[dict]) -> dict:
-    """A recipe's model-config overrides: everything but its ``"train"`` section (training settings)."""
-    return {k: v for k, v in (recipe or {}).items() if k != "train"}
 
 
 def build_method(name: str, towers: STAR, recipe: Optional[dict] = None) -> tuple[object, Optional[nn.Module]]:

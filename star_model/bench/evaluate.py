@@ -31,17 +31,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from star_model.bench.baselines import (LABELS, METHODS, TRAINED, batched_distances, build_method, config_overrides,
-                                        merged)
+from star_model.bench.baselines import LABELS, METHODS, TRAINED, batched_distances, build_method
 from star_model.bench.paraphrases import paraphrased_descriptors
 from star_model.bench.pool import map_units
 from star_model.data.episodes import EpisodePlan, fixed_episodes, stage_order_pairs
 from star_model.nn.bundled import bundled_card, load_bundled
-from star_model.nn.config import config_from_dict, load_config
 from star_model.nn.model import STAR
 from star_model.synthetic import split_actions
 from star_model.train.loop import TrainConfig, train
-from star_model.train.recipes import synthetic_source
+from star_model.train.recipes import check_recipe_keys, synthetic_source
 from star_model.train.sources import FeatureSource
 
 log = logging.getLogger(__name__)
@@ -150,16 +148,9 @@ _BENCH_TRAIN = ("steps", "shot", "warmup_steps", "val_every", "val_episodes", "p
 
 
 def check_recipe(recipe: dict) -> None:
-    """Refuse a recipe whose config overrides or ``"train"`` settings name an unknown key (before anything runs)."""
-    train_settings = recipe.get("train", {})
-    if not isinstance(train_settings, dict):
-        raise ValueError(f"the recipe's \"train\" section must be an object of training settings, not "
-                         f"{train_settings!r}; e.g. {{\"train\": {{\"pair_share\": 0.5}}}}")
-    known = [f for f in TrainConfig.__dataclass_fields__ if f not in _BENCH_TRAIN]
-    unknown = sorted(k for k in train_settings if k not in known)
-    if unknown:
-        raise ValueError(f"unknown training setting train.{unknown[0]} in the recipe; known: {', '.join(known)}")
-    config_from_dict(merged(load_config("star-tiny").to_dict(), config_overrides(recipe)))
+    """Refuse a recipe whose config overrides or ``"train"`` settings name an unknown key, or a setting the
+    benchmark sets itself (before anything runs)."""
+    check_recipe_keys(recipe, _BENCH_TRAIN)
 
 
 def train_head(module: torch.nn.Module, sources: dict[str, FeatureSource], settings: EvalSettings, shot: int,

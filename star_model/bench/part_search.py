@@ -40,6 +40,7 @@ CANDIDATES: dict[str, dict] = {
     "stage order 2": {"matching": {"stage_weight": 2.0}},
     "stage order 4": {"matching": {"stage_weight": 4.0}},
     "stage order 4 + order-pair episodes 0.5": {"matching": {"stage_weight": 4.0}, "train": {"pair_share": 0.5}},
+    "stage order 2 + order-pair episodes 0.5": {"matching": {"stage_weight": 2.0}, "train": {"pair_share": 0.5}},
 }
 
 

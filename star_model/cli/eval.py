@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import logging
+import shlex
 import sys
 import tempfile
 import time
@@ -63,6 +64,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     bundle.add_argument("--train-steps", type=int, default=200)
     bundle.add_argument("--clips", type=int, default=20, help="rendered clips per meta-train action (default 20)")
     bundle.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    bundle.add_argument("--recipe", type=_recipe, default={},
+                        help="JSON config overrides for the head, training settings under \"train\" (a recipe "
+                             "chosen by --only search), e.g. '{\"matching\": {\"stage_weight\": 2.0}}'")
+    bundle.add_argument("--towers-from", type=Path,
+                        help="a bundled model file whose towers are reused as they are (skips the 22-min "
+                             "pretraining; its card's pretraining record is carried over)")
     bundle.set_defaults(func=_cmd_bundle)
 
 
@@ -99,10 +106,17 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
     from star_model.train.recipes import build_bundled
     from star_model.nn.device import select_device
 
-    start = time.perf_counter()
+    from star_model.train.recipes import BUNDLE_RESERVED, check_recipe_keys
 
+    start = time.perf_counter()
+    check_recipe_keys(args.recipe, BUNDLE_RESERVED)  # a wrong key fails now, not after the pretraining
+    if args.towers_from is not None and not args.towers_from.is_file():
+        raise FileNotFoundError(f"--towers-from {args.towers_from}: no such file; give a bundled model file, "
+                                f"e.g. assets/star-tiny-synthetic.safetensors")
+    command = " ".join([".venv/bin/python -m star_model.cli.eval", *map(shlex.quote, sys.argv[1:])])
     card = build_bundled(args.out, seed=args.seed, pretrain_steps=args.pretrain_steps, train_steps=args.train_steps,
-                         clips_per_action=args.clips, device=select_device(args.device), say=_say)
+                         clips_per_action=args.clips, device=select_device(args.device), say=_say,
+                         recipe=args.recipe, towers_from=args.towers_from, command=command)
     print(f"bundled model written to {args.out} in {time.perf_counter() - start:.0f} s; "
           f"meta-val 5-way 1-shot {card['metrics']['meta_val_5way_1shot_accuracy']}")
     return 0

@@ -51,6 +51,18 @@ def bundled_card() -> dict:
     return json.loads((assets_dir() / CARD_NAME).read_text(encoding="utf-8"))
 
 
+def read_card(path: Path) -> dict:
+    """The model card stored in a bundled model file's own metadata."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = (fh.metadata() or {}).get("star_meta")
+    except Exception as exc:  # any unreadable file is one clear error
+        raise CheckpointError(f"{Path(path).name} is not a readable bundled model ({exc})") from exc
+    if meta is None:
+        raise CheckpointError(f"{Path(path).name} has no model card in its metadata")
+    return json.loads(meta)
+
+
 def default_model_source() -> Optional[str]:
     """``"bundled"`` when the bundled model file is present, else None (random towers)."""
     return "bundled" if (assets_dir() / ASSET_NAME).is_file() else None

@@ -165,6 +165,14 @@ def _build(cls: type, data: Any, where: str) -> Any:
         raise ConfigError(f"{where or 'config'}: {exc}") from exc
 
 
+def merged(data: dict, overrides: dict) -> dict:
+    """``data`` (a config dict) with ``overrides`` applied section by section, nested dicts merged."""
+    out = dict(data)
+    for key, value in overrides.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def config_from_dict(data: dict) -> ModelConfig:
     """Build a :class:`ModelConfig` from a dict, refusing unknown keys."""
     return _build(ModelConfig, data, "")

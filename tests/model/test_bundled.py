@@ -102,3 +102,36 @@ def test_shipped_model_labels_a_long_video_of_unseen_actions(tmp_path):
     # measured on one thread: accuracy 0.85, F1@50 0.80 (two threads: 0.80, 0.67); majority 0.54.
     # See docs/long_video_benchmark.md for the 10-video test table
     assert accuracy >= max(0.75, majority + 0.25) and f1 >= 0.6, (accuracy, f1, majority)
+
+
+def test_a_bundle_rebuilt_from_shipped_towers_with_a_recipe(assets, tmp_path, capsys):
+    """``star-app bundle --towers-from FILE --recipe JSON``: the donor's towers unchanged, a new head meta-trained
+    with the recipe, the recipe and the towers' provenance in the card."""
+    from star_model.cli.main import main
+    from star_model.nn.bundled import read_card
+    from star_model.train.recipes import build_bundled
+
+    donor = _trained_like(2)
+    card = {"command": "donor build", "seed": 0, "data": {"pretraining": "donor's clips"},
+            "pretrain": {"steps": 7, "wall_s": 1.0}}
+    donor_file = save_bundled(donor, tmp_path / "donor", card)
+    recipe = {"matching": {"stage_weight": 2.0}, "train": {"pair_share": 0.5}}
+    built = build_bundled(assets, train_steps=2, clips_per_action=2, recipe=recipe, towers_from=donor_file,
+                          command="the test's command")
+    model = load_bundled()
+    assert model.cfg.matching.stage_weight == 2.0 and built["meta_train"]["pair_share"] == 0.5
+    shipped_towers = load_bundled(path=donor_file).backbone.state_dict()
+    for name, value in model.backbone.state_dict().items():
+        assert torch.equal(value, shipped_towers[name]), name
+    head = [n for n in model.state_dict() if not n.startswith("backbone.")]
+    assert any(not torch.allclose(model.state_dict()[n], load_bundled(path=donor_file).state_dict()[n]) for n in head)
+    assert read_card(assets / ASSET_NAME) == built
+    assert built["recipe"] == recipe and built["command"] == "the test's command"
+    assert built["pretrain"]["steps"] == 7 and built["pretrain"]["towers_from"].startswith(f"{ASSET_NAME} (built by: donor build)")
+    assert built["data"]["pretraining"] == "donor's clips"
+
+    assert main(["bundle", "--out", str(tmp_path / "x"), "--recipe", '{"train": {"seed": 3}}']) == 2
+    assert "unknown training setting train.seed" in capsys.readouterr().err
+    assert main(["bundle", "--out", str(tmp_path / "x"), "--towers-from", str(tmp_path / "none.safetensors")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: --towers-from {tmp_path / 'none.safetensors'}: no such file")
+    assert not (tmp_path / "x").exists()

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from star_model import create_model
-from star_model.bench.baselines import build_method, merged
+from star_model.bench.baselines import build_method
 from star_model.bench.evaluate import EvalSettings, run_benchmark
 from star_model.bench.part_search import format_search, run_search
 from star_model.bench.pool import map_units
-from star_model.nn.config import config_from_dict, load_config
+from star_model.nn.config import config_from_dict, load_config, merged
 from star_model.nn.model import STAR
 from star_model.train.loop import TrainConfig, _param_groups
 
