@@ -162,8 +162,7 @@ def train_head(module: torch.nn.Module, sources: dict[str, FeatureSource], setti
                 warmup_steps=max(1, settings.max_steps // 10), val_every=settings.val_every,
                 val_episodes=settings.val_episodes, patience=settings.patience, seed=seed, amp=False)
     cfg = TrainConfig(**{**base, **(recipe or {}).get("train", {})})
-    train_set = FeatureSource(sources["train"].names, sources["train"].descriptors, sources["train"].clips)
-    result = train(module, train_set, sources["val"], cfg, restore_best=True)
+    result = train(module, sources["train"], sources["val"], cfg, restore_best=True)
     return int(result.best["step"]) if result.best else result.step
 
 

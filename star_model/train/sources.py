@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import weakref
 from typing import Optional, Sequence
 
 import numpy as np
@@ -31,13 +32,14 @@ class ClipSource:
         self.names = names
         self.descriptors = descriptors
         self.counts = counts
-        self._text: Optional[TextBank] = None
+        self._text: Optional[tuple[weakref.ref, TextBank]] = None
 
     def text_bank(self, model: STAR) -> TextBank:
-        """Every class's text embedding (the text tower is frozen, so computed once), on the CPU."""
-        if self._text is None:
-            self._text = model.encode_text(self.names, self.descriptors).to("cpu")
-        return self._text
+        """Every class's text embedding by ``model``, on the CPU: its text tower is frozen, so computed once per
+        model (another model -- a head without stage descriptors, a baseline -- gets its own bank)."""
+        if self._text is None or self._text[0]() is not model:
+            self._text = (weakref.ref(model), model.encode_text(self.names, self.descriptors).to("cpu"))
+        return self._text[1]
 
     def clip_tensor(self, cls: int, index: int, T: int, rng: Optional[np.random.Generator]) -> torch.Tensor:
         raise NotImplementedError

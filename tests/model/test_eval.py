@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from star_model import create_model
 from star_model.bench.baselines import METHODS, OtamBaseline, ProtoNet, StarMethod, batched_distances, build_method
-from star_model.bench.evaluate import EvalSettings, episode_accuracies, paired_p, run_benchmark
+from star_model.bench.evaluate import (EvalSettings, _prepare, _unit_scores, episode_accuracies, paired_p,
+                                       run_benchmark)
 from star_model.data.episodes import fixed_episodes
 from star_model.train.sources import FeatureSource
 
@@ -125,3 +126,18 @@ def test_a_benchmark_run_does_not_depend_on_the_random_state_it_starts_in(towers
         return [line for line in text.splitlines() if "±" in line]
 
     assert rows(1) == rows(2)
+
+
+def test_a_units_scores_do_not_depend_on_what_ran_before_it_in_its_process(towers):
+    """A worker runs units in whatever order the pool hands them out: each must score as if it ran alone."""
+    card = {"seed": 0, "meta_train_clips": 2}
+    settings = EvalSettings(episodes=20, seeds=1, max_steps=6, val_every=1, val_episodes=6, patience=3, clips=3,
+                            val_clips=2, queries=2, recipe={"matching": {"stage_weight": 2.0}})  # validation uses stages
+
+    def scores(units: list[tuple[int, str]]) -> tuple[dict, list[int]]:
+        context = _prepare(towers, card, settings, lambda m: None)
+        return [_unit_scores(context, unit) for unit in units][-1]
+
+    alone = scores([(0, "star")])
+    assert scores([(0, "otam"), (0, "star")]) == alone
+    assert scores([(0, "star_no_stages"), (0, "star")]) == alone

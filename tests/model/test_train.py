@@ -144,6 +144,18 @@ def test_order_pair_episodes_hold_a_pair_as_often_as_asked(share):
         assert unchanged.episodes == source.episodes and sum(held) < 20
 
 
+def test_a_sources_text_bank_is_the_asking_models_own():
+    with_stages = micro_model()
+    d = micro_config().to_dict()
+    d["text"]["use_stages"] = False
+    torch.manual_seed(0)
+    without = STAR(config_from_dict(d), warn_random=False).eval()
+    source = FeatureSource(["a", "b"], [["x", "y"], ["y", "x"]], [[torch.zeros(6, 64)], [torch.zeros(6, 64)]])
+    assert source.text_bank(with_stages).stages.shape[1] == with_stages.cfg.text.stages
+    assert source.text_bank(without).stages.shape[1] == 0  # not the first model's bank
+    assert source.text_bank(with_stages) is source.text_bank(with_stages)  # one model: computed once
+
+
 def test_resume_continues_bit_exactly(tmp_path):
     cfg = TrainConfig(steps=12, val_every=4, **CFG)
     straight = micro_model()
