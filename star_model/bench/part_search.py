@@ -2,7 +2,7 @@
 
 Every candidate is a set of config overrides on the bundled model's config (a gate that starts open, a
 learning-rate boost on ASD's stride-mix weights, a shallower, narrower or regularised ACU, a stage-order term in the
-matching) or, under ``"train"``,
+matching, read off the towers' or TSA's frames) or, under ``"train"``,
 training settings (episodes built around order pairs), meta-trained 5-way 1-shot by the benchmark's code path
 (early-stopped on the meta-val clips) and then scored on *other* rendered clips of the meta-val actions, 5-way
 and on the meta-val order pairs, so the choice never sees a meta-test action. Seeds are paired as in the
@@ -41,6 +41,9 @@ CANDIDATES: dict[str, dict] = {
     "stage order 4": {"matching": {"stage_weight": 4.0}},
     "stage order 4 + order-pair episodes 0.5": {"matching": {"stage_weight": 4.0}, "train": {"pair_share": 0.5}},
     "stage order 2 + order-pair episodes 0.5": {"matching": {"stage_weight": 2.0}, "train": {"pair_share": 0.5}},
+    "stage order 2 on TSA frames": {"matching": {"stage_weight": 2.0, "stage_features": "tsa"}},
+    "stage order 2 on TSA frames + order-pair episodes 0.5": {"matching": {"stage_weight": 2.0, "stage_features": "tsa"},
+                                                              "train": {"pair_share": 0.5}},
 }
 
 

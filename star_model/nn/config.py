@@ -89,11 +89,13 @@ class ACUConfig:
 @dataclass
 class MatchingConfig:
     """Query-to-prototype matching: ``otam`` (both directions summed) or ``bi_mhm``; plus ``stage_weight`` times
-    the query's stage-order distance to each class's stage descriptors (0: off)."""
+    the query's stage-order distance to each class's stage descriptors (0: off), read off the tower's frames
+    (``stage_features`` "frames") or the TSA-enhanced frames ("tsa"; the tower's frames when TSA is off)."""
 
     method: str = "otam"
     lam: float = 0.5
     stage_weight: float = 0.0
+    stage_features: str = "frames"
 
 
 @dataclass
@@ -131,6 +133,9 @@ class ModelConfig:
         if not 0 <= self.matching.stage_weight < float("inf"):
             raise ConfigError(f"model {self.name!r}: matching.stage_weight {self.matching.stage_weight!r} must be a "
                               "finite number >= 0 (0 turns the stage-order term off)")
+        if self.matching.stage_features not in ("frames", "tsa"):
+            raise ConfigError(f"model {self.name!r}: matching.stage_features {self.matching.stage_features!r} is not "
+                              "'frames' or 'tsa'")
         if self.embed_dim % self.tsa.heads:
             raise ConfigError(f"model {self.name!r}: embed_dim {self.embed_dim} is not divisible by tsa.heads {self.tsa.heads}")
         if any(int(r) < 1 for r in self.asd.strides):

@@ -112,17 +112,25 @@ class STAR(nn.Module):
             distances = otam_two_way(dist, self.cfg.matching.lam)
         else:
             distances = bi_mhm_distance(dist)
-        order = self.stage_order(query_feats, text)
+        order = self.stage_order(query_feats, text, enhanced)
         distances = distances if order is None else distances + order
         return EpisodeOutput(logits=-distances, video_text_logits=vt_logits, tsa_map=class_map, distances=distances)
 
-    def stage_order(self, query_feats: torch.Tensor, text: TextBank) -> Optional[torch.Tensor]:
+    def stage_order(self, query_feats: torch.Tensor, text: TextBank,
+                    enhanced: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
         """query_feats: (Q, T, D) frame features -> (Q, N) ``matching.stage_weight`` times their stage-order
-        distance to each class's stage descriptors; None when the weight is 0 or the text has no stages."""
+        distance to each class's stage descriptors; None when the weight is 0 or the text has no stages.
+
+        With ``matching.stage_features`` "tsa" the distance is read off the TSA-enhanced frames: ``enhanced``
+        (Q, T, D) when the caller has them, else computed here.
+        """
         weight = self.cfg.matching.stage_weight
         if weight == 0 or text.stages.shape[1] == 0:
             return None
-        return weight * stage_order_distance(query_feats, text.stages)
+        frames = query_feats
+        if self.cfg.matching.stage_features == "tsa" and self.tsa is not None:
+            frames = enhanced if enhanced is not None else self.tsa(query_feats, text).frames
+        return weight * stage_order_distance(frames, text.stages)
 
     def episode(
         self,

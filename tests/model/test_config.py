@@ -35,6 +35,10 @@ def test_bad_values_are_refused(tmp_path):
     data["matching"]["method"] = "dtw"
     with pytest.raises(ConfigError, match="dtw"):
         config_from_dict(data)
+    data = load_config("star-tiny").to_dict()
+    data["matching"]["stage_features"] = "refined"
+    with pytest.raises(ConfigError, match="stage_features 'refined'"):
+        config_from_dict(data)
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(load_config("star-tiny").to_dict()) + "}")
     with pytest.raises(ConfigError, match="not valid JSON"):

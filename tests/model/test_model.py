@@ -6,7 +6,7 @@ import torch
 
 from star_model import create_model, list_models, load_config
 from star_model.nn.model import STAR
-from star_model.ops.matching import frame_distances, otam_two_way
+from star_model.ops.matching import frame_distances, otam_two_way, stage_order_distance
 
 T = 8
 
@@ -136,6 +136,34 @@ def test_every_part_is_switchable(ablation):
         assert model.tsa is None
     if ablation == "no_stages":
         assert text.stages.shape[1] == 0
+
+
+def _stage_model(features: str) -> STAR:
+    from star_model.nn.config import config_from_dict
+
+    data = load_config("star-tiny").to_dict()
+    data["matching"].update({"stage_weight": 2.0, "stage_features": features})
+    torch.manual_seed(0)
+    return STAR(config_from_dict(data))
+
+
+def test_stage_order_on_tsa_frames_is_read_off_them_and_trains_tsa():
+    frames_model, tsa_model = _stage_model("frames"), _stage_model("tsa")
+    tsa_model.load_state_dict(frames_model.state_dict())
+    with torch.no_grad():
+        for p in tsa_model.tsa.parameters():  # move TSA off its zero-initialised start, the same in both
+            p.add_(0.05 * torch.randn_like(p))
+    frames_model.load_state_dict(tsa_model.state_dict())
+    text = tsa_model.encode_text(NAMES)
+    _, _, query, _ = _episode_data(tsa_model.cfg.embed_dim, 5, 1)
+    with torch.no_grad():
+        enhanced = tsa_model.tsa(query, text).frames
+    assert not torch.allclose(enhanced, query, atol=1e-4)
+    assert torch.allclose(tsa_model.stage_order(query, text), 2.0 * stage_order_distance(enhanced, text.stages), atol=1e-5)
+    assert torch.allclose(frames_model.stage_order(query, text), 2.0 * stage_order_distance(query, text.stages), atol=1e-5)
+    assert not frames_model.stage_order(query, text).requires_grad  # a fixed term: nothing of the head moves it
+    tsa_model.stage_order(query, text).sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in tsa_model.tsa.parameters())
 
 
 def test_missing_class_in_support_is_a_clear_error():
