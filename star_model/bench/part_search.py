@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -22,7 +23,7 @@ from star_model.bench.evaluate import (EvalSettings, command_line, episode_accur
                                        paired_p, train_head)
 from star_model.bench.pool import map_units
 from star_model.data.episodes import fixed_episodes
-from star_model.nn.bundled import bundled_card, load_bundled
+from star_model.nn.bundled import bundled_card, load_bundled, read_card
 from star_model.nn.model import STAR
 from star_model.synthetic import split_actions
 from star_model.train.recipes import synthetic_source
@@ -92,12 +93,18 @@ def _unit_score(context: dict, unit: tuple[int, str, dict]) -> tuple[tuple[float
 
 
 def run_search(settings: EvalSettings, candidates: Optional[dict[str, dict]] = None, say: Optional[Say] = None,
-               jobs: int = 1, towers: Optional[STAR] = None, card: Optional[dict] = None) -> str:
+               jobs: int = 1, towers: Optional[STAR] = None, card: Optional[dict] = None,
+               model: Optional[Path] = None) -> str:
     """Meta-train every candidate over ``settings.seeds`` paired seeds; the Markdown report of meta-val scores.
 
-    ``settings.clips``: the scored clips per meta-val action; ``towers``/``card`` default to the bundled model.
+    ``settings.clips``: the scored clips per meta-val action; ``towers``/``card`` default to the bundled model,
+    or to the bundled model file ``model`` (its towers and card; the report names it).
     """
     say = say or (lambda message: None)
+    if model is not None:
+        if not Path(model).is_file():
+            raise FileNotFoundError(f"--model {model}: no such file; give a model file written by star-app bundle")
+        towers, card = load_bundled("cpu", Path(model)), read_card(Path(model))
     candidates = dict(candidates or CANDIDATES)
     start = time.perf_counter()
     units = [(seed, name, recipe) for seed in range(settings.seeds) for name, recipe in candidates.items()]
@@ -108,7 +115,8 @@ def run_search(settings: EvalSettings, candidates: Optional[dict[str, dict]] = N
         pairs[name].append(pair)
         steps[name].append(step)
         diag[name].append(moved)
-    return format_search(candidates, acc, pairs, steps, diag, settings, time.perf_counter() - start, jobs)
+    return format_search(candidates, acc, pairs, steps, diag, settings, time.perf_counter() - start, jobs,
+                         (model, card) if model is not None else None)
 
 
 def _mean_of(diags: Sequence[dict], key: str) -> str:
@@ -118,14 +126,18 @@ def _mean_of(diags: Sequence[dict], key: str) -> str:
 
 def format_search(candidates: dict[str, dict], acc: dict[str, list[float]], pairs: dict[str, list[float]],
                   steps: dict[str, list[int]], diag: dict[str, list[dict]], settings: EvalSettings, wall_s: float,
-                  jobs: int) -> str:
+                  jobs: int, model: Optional[tuple[Path, dict]] = None) -> str:
     """The search table, and which recipe wins: the best mean of the two meta-val scores (5-way 1-shot, order
-    pairs), and the bundled recipe unless that candidate is significantly ahead on it (paired, p < 0.05)."""
+    pairs), and the bundled recipe unless that candidate is significantly ahead on it (paired, p < 0.05).
+
+    ``model``: (file, card) of the model whose towers were used, when not the shipped one."""
     base = next(iter(candidates))
     both = {n: list(np.add(acc[n], pairs[n]) / 2) for n in candidates}
     rerun = command_line("search", settings)
     if list(candidates) != list(CANDIDATES):
         rerun += f" --candidates '{','.join(candidates)}'"
+    if model is not None:
+        rerun += f" --model {model[0]}"
     lines = [
         "# Which STAR recipe to ship: a search on meta-val", "",
         f"Regenerate with `{rerun}`. Each candidate is meta-trained 5-way 1-shot exactly "
@@ -136,6 +148,8 @@ def format_search(candidates: dict[str, dict], acc: dict[str, list[float]], pair
         f"clips per meta-val action. No meta-test action is used. Score: the mean of the two; p: paired t-test of "
         f"the score against the {base}. |gate|: mean |tanh| of SGF's gate after training; mix: ASD's largest stride "
         f"weight (1/3 = uniform).",
+        *([f"- Towers: `{model[0]}`, not the shipped model's (built by: `{model[1].get('command')}`)."]
+          if model is not None else []),
         f"- Wall time: {wall_s / 60:.1f} min ({jobs} process(es)).", "",
         "| Candidate | overrides | meta-val 5-way 1-shot | meta-val order pairs 2-way 1-shot | score | p vs bundled "
         "| best step (mean) | gate | mix |",

@@ -44,6 +44,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--candidates", type=_candidates,
                     help="--only search: a comma-separated subset of the candidate recipes (default: all; see "
                          "star_model/bench/part_search.py), the first the one the others are tested against")
+    ev.add_argument("--model", type=Path,
+                    help="with --only search: a bundled model file whose towers the candidates are trained on, "
+                         "instead of the shipped one (to judge a new build on meta-val before shipping it)")
     ev.add_argument("--jobs", type=int, default=2,
                     help="worker processes for the seeds x methods (the CPU threads are shared among them; "
                          "default 2)")
@@ -151,10 +154,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         from star_model.bench.evaluate import check_recipe
 
         check_recipe(args.recipe)  # a wrong key fails now, not later
+    if args.model is not None and args.only != "search":
+        raise ValueError(f"--model {args.model} applies to --only search; the benchmark tables measure the "
+                         "shipped model")
     if args.only == "search":
         from star_model.bench.part_search import run_search
 
-        _write(args.search_out, run_search(settings, args.candidates, say=_say, jobs=args.jobs))
+        _write(args.search_out, run_search(settings, args.candidates, say=_say, jobs=args.jobs, model=args.model))
         return 0
     if args.only != "long":
         from star_model.bench.evaluate import run_benchmark

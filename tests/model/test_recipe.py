@@ -89,6 +89,23 @@ def test_tiny_search_scores_every_candidate_on_meta_val(towers):
     assert "Chosen: **" in text and "No meta-test action is used" in text
 
 
+def test_a_search_on_another_builds_towers_uses_them_and_names_the_file(towers, tmp_path, capsys):
+    from star_model.cli.main import main
+    from star_model.nn.bundled import load_bundled, read_card, save_bundled
+
+    path = save_bundled(towers, tmp_path / "build", {**CARD, "command": "star-app bundle --pretrain-steps 9"})
+    candidates = {"bundled recipe": {}}
+    text = run_search(TINY, candidates, say=SAY, model=path)
+    assert f"--model {path}`" in text and "built by: `star-app bundle --pretrain-steps 9`" in text
+    same = run_search(TINY, candidates, say=SAY, towers=load_bundled("cpu", path), card=read_card(path))
+    rows = [[line for line in t.splitlines() if line.startswith("| bundled recipe")] for t in (text, same)]
+    assert rows[0] == rows[1] and len(rows[0]) == 1
+    assert main(["eval", "--only", "fewshot", "--model", str(path)]) == 2
+    assert f"error: --model {path} applies to --only search" in capsys.readouterr().err
+    assert main(["eval", "--only", "search", "--candidates", "bundled recipe", "--model", str(tmp_path / "no")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
 def test_the_search_ships_a_candidate_only_when_it_is_significantly_ahead():
     settings = EvalSettings(seeds=5)
     candidates = {"bundled recipe": {}, "better": {"sgf": {"gate_init": 0.1}}, "lucky": {"acu": {"depth": 1}}}
