@@ -45,6 +45,7 @@ CANDIDATES: dict[str, dict] = {
     "stage order 2 on TSA frames": {"matching": {"stage_weight": 2.0, "stage_features": "tsa"}},
     "stage order 2 on TSA frames + order-pair episodes 0.5": {"matching": {"stage_weight": 2.0, "stage_features": "tsa"},
                                                               "train": {"pair_share": 0.5}},
+    "TSA off": {"tsa": {"enabled": False}},
 }
 
 
