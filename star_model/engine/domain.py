@@ -9,15 +9,16 @@ likely wrong. The check compares two distances in the model's frame-feature spac
   frames of the distance to the nearest world frame (a quarter of its frames are nearer), against the
   world's own spread (the median distance of a world frame to the nearest frame of another world clip).
   Far from :data:`FAR_RATIO_WORLD`, chosen between the two kinds measured with the bundled model
-  (``bench/world_reference.py``): the 12 val long videos (none used to build the world) 0.73-2.00;
-  real videos 2.93 (Megamind.avi, a cartoon face) and 4.51 (vtest.avi, a street), coloured noise 5.17.
+  (``bench/world_reference.py``): the 12 val long videos (none used to build the world) 0.48-1.68;
+  real videos 4.27 (Megamind.avi, a cartoon face) and 8.21 (vtest.avi, a street), coloured noise 6.12.
 - **Without one** (towers whose training footage we do not have): the distance is the median over the
   video's frames of the distance to the nearest *example* frame, against the examples' spread (the median
   over the example frames of the distance to the nearest frame of another example clip; one clip: its
   other frames). Far from :data:`FAR_RATIO_EXAMPLES`. This is the weaker check: a new scene of the same
   world moves a video away from a handful of examples too. Measured with the bundled model and rendered
-  examples (1-5 per val action): val long videos 0.5-2.8, real videos and noise 1.2-4.3; with examples
-  cut from one video (one scene) every other video is 5-24x as far, so there the check is not made.
+  examples (1-5 per val action): val long videos 0.25-3.19 (3 of 72 video-draws above 3.0), real videos
+  and noise 1.8-7.4 (3.2-7.4 from 3 examples on). With examples cut from one video (one scene) every
+  other video was 5-24x as far (measured with the previous towers), so there the check is not made.
 """
 from __future__ import annotations
 

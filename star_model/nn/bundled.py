@@ -27,7 +27,8 @@ from star_model.schema import atomic_write
 
 ASSET_NAME = "star-tiny-synthetic.safetensors"
 CARD_NAME = "star-tiny-synthetic.json"
-BUILD_COMMAND = ".venv/bin/python -m star_model.cli.eval bundle --seed 0 --out assets/"
+BUILD_COMMAND = (".venv/bin/python -m star_model.cli.eval bundle --seed 0 --out assets/ --pretrain-steps 3600 "
+                 "--recipe '{\"matching\": {\"stage_weight\": 2.0}}'")
 _QUANTISED_PREFIXES = ("backbone.clip.token_embedding.", "backbone.clip.visual.")
 _SCALE = ":int8_scale"
 
